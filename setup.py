@@ -1,0 +1,32 @@
+"""Packaging for torrentlite."""
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+VERSION = re.search(r'__version__ = "([^"]+)"', Path("torrentlite/__init__.py").read_text()).group(1)
+
+setup(
+    name="torrentlite",
+    version=VERSION,
+    description="The Torrent Suite rundb API and plugin framework for one box",
+    long_description=Path("README.md").read_text(encoding="utf-8") if Path("README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["torrentlite", "torrentlite.*"]),
+    include_package_data=True,
+    package_data={"torrentlite": ["data/*.json", "data/**/*", "pluginlib/**/*"]},
+    python_requires=">=3.9",
+    install_requires=[
+        "bottle>=0.13",
+        "peewee>=3.17",
+        "apsw>=3.45",
+        "psutil>=5.9",
+        "waitress>=3.0",
+        "python-dateutil>=2.8",
+    ],
+    extras_require={
+        "drmaa": ["drmaa>=0.7.9"],
+        "test": ["pytest>=8", "requests>=2.31", "openapi-spec-validator>=0.7", "hypothesis>=6"],
+    },
+    entry_points={"console_scripts": ["torrentlite = torrentlite.cli:main"]},
+)

@@ -1,0 +1,4 @@
+"""Allow `python -m torrentlite`."""
+from torrentlite.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""HTTP: the tastypie-compatible rundb resource layer, custom endpoints and auth."""

@@ -1,0 +1,1 @@
+"""Plugins: install and inspect, launch files, scheduling and executors."""

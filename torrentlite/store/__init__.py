@@ -1,0 +1,1 @@
+"""Storage: the resource registry, SQLite models, reference and demo data."""
