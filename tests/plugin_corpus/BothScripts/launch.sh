@@ -1,0 +1,2 @@
+#!/bin/bash
+VERSION="1.0"

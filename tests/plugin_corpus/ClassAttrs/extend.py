@@ -1,0 +1,2 @@
+def ping(bucket):
+    return {"pong": bucket.get("name")}

@@ -1,0 +1,2 @@
+class NotIonPlugin(object):
+    version = "1.0"

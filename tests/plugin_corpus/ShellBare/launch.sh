@@ -1,0 +1,3 @@
+#!/bin/bash
+VERSION=3.3
+echo hi

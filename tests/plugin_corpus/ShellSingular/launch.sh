@@ -1,0 +1,3 @@
+#!/bin/bash
+#MAJORBLOCK
+echo "no version here"
