@@ -1,0 +1,311 @@
+"""LocalExecutor: plugin jobs as subprocesses of this server, each in its own session, watched with psutil."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import psutil
+
+from .executor import (VANISHED, Executor, JobSpec, JobStatus, Limits, UnknownJob, Usage, reap, rusage_cpu,
+                       rusage_rss, start_process)
+from .outcome import JOB_TOKEN_ENV, TIMEOUT_KILL_AFTER, conclude, read_started
+from .states import JobState
+
+# psutil derives create_time from boot time plus clock ticks; allow for rounding between two readings.
+_CREATE_TIME_SLACK = 0.5
+
+
+@dataclass
+class _Run:
+    job: JobSpec
+    pid: int
+    create_time: float
+    token: str
+    tmpdir: Optional[str]
+    popen: object = None            # our Popen; None when re-attached after a restart
+    deadline: Optional[float] = None
+    usr1_at: Optional[float] = None
+    timed_out: bool = False
+    cancelled: bool = False
+    members: Dict[Tuple[int, float], psutil.Process] = field(default_factory=dict)
+    cpu_seen: Dict[Tuple[int, float], float] = field(default_factory=dict)
+    peak_rss: int = 0
+    returncode: Optional[int] = None
+    rusage: object = None
+    ended_at: Optional[float] = None
+    final: Optional[JobStatus] = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+class LocalExecutor(Executor):
+    """Runs ``/bin/bash <launch script>`` as a child process in a new session.
+
+    The process tree is tracked with psutil at every poll (plus an environment token, so processes that called
+    setsid and lost their parent are still found); when a job ends, whatever is left of its tree is killed, as
+    a batch queue would do.
+    """
+
+    name = "local"
+
+    def __init__(self, max_memory_default: Optional[int] = None,
+                 timeout_kill_after: float = TIMEOUT_KILL_AFTER) -> None:
+        super().__init__()
+        self.max_memory_default = max_memory_default
+        self.timeout_kill_after = timeout_kill_after
+        self._runs: Dict[str, _Run] = {}
+
+    # ---- Executor -------------------------------------------------------------------------------------------
+
+    def _do_submit(self, job: JobSpec) -> str:
+        popen, token, tmpdir = start_process(job, default_memory=self.max_memory_default)
+        try:
+            create_time = psutil.Process(popen.pid).create_time()
+        except psutil.Error:
+            create_time = time.time()
+        run = _Run(job=job, pid=popen.pid, create_time=create_time, token=token, tmpdir=tmpdir, popen=popen)
+        if job.limits.wall_seconds is not None:
+            run.deadline = create_time + float(job.limits.wall_seconds)
+        external_id = f"local-{job.job_id}-{popen.pid}"
+        with self._lock:
+            self._runs[external_id] = run
+        return external_id
+
+    def _do_poll(self, external_id: str) -> JobStatus:
+        run = self._get(external_id)
+        with run.lock:
+            if run.final is not None:
+                return run.final
+            self._sample(run)
+            if self._ended(run):
+                return self._finish(run)
+            self._enforce_wall(run)
+            started = read_started(run.job) is not None
+            if run.timed_out:
+                reason = "wall-clock limit exceeded; waiting for the job to stop"
+            else:
+                reason = "running" if started else "waiting for the launch script to start"
+            state = JobState.STARTED if started else JobState.QUEUED
+            return JobStatus(state, None, reason, self._usage(run))
+
+    def _do_cancel(self, external_id: str, grace: float) -> None:
+        run = self._get(external_id)
+        with run.lock:
+            if run.final is not None:
+                return
+            run.cancelled = True
+            self._sample(run)
+            procs = self._tree(run, scan=True)
+        # Signals and waiting happen outside the lock so polls from other threads are not held up.
+        self._signal(run, procs, signal.SIGTERM)
+        survivors = self._wait_gone(run, procs, grace)
+        if survivors:
+            self._signal(run, survivors + self._tree(run, scan=True), signal.SIGKILL)
+            survivors = self._wait_gone(run, survivors, max(grace, 2.0))
+        with run.lock:
+            if run.final is None:
+                self._ended(run, wait=5.0)
+                self._finish(run, leftovers=survivors)
+
+    def _do_recover(self, external_id: str, meta: dict) -> JobStatus:
+        limits = Limits(wall_seconds=meta.get("wall_seconds"), memory_bytes=meta.get("memory_bytes"),
+                        nice=int(meta.get("nice") or 0))
+        job = JobSpec(job_id=int(meta["job_id"]), name=str(meta.get("name", "")),
+                      script=Path(meta.get("script", "")), workdir=Path(meta["workdir"]),
+                      log_path=Path(meta["log_path"]) if meta.get("log_path") else None, limits=limits)
+        create_time = float(meta.get("create_time") or 0.0)
+        run = _Run(job=job, pid=int(meta["pid"]), create_time=create_time, token=str(meta.get("token") or ""),
+                   tmpdir=meta.get("tmpdir"))
+        if limits.wall_seconds is not None:
+            run.deadline = create_time + float(limits.wall_seconds)
+        with self._lock:
+            self._runs[external_id] = run
+        return self._do_poll(external_id)
+
+    def _do_describe(self, external_id: str) -> dict:
+        run = self._get(external_id)
+        job = run.job
+        return {"executor": self.name, "pid": run.pid, "create_time": run.create_time, "token": run.token,
+                "tmpdir": run.tmpdir, "job_id": job.job_id, "name": job.name, "script": str(job.script),
+                "workdir": str(job.workdir), "log_path": str(job.log_path),
+                "wall_seconds": job.limits.wall_seconds, "memory_bytes": job.limits.memory_bytes,
+                "nice": job.limits.nice}
+
+    def _do_close(self) -> None:
+        with self._lock:
+            self._runs.clear()
+
+    # ---- internals -----------------------------------------------------------------------------------------
+
+    def _get(self, external_id: str) -> _Run:
+        with self._lock:
+            try:
+                return self._runs[external_id]
+            except KeyError:
+                raise UnknownJob(external_id) from None
+
+    def _root(self, run: _Run) -> Optional[psutil.Process]:
+        """The launch script's process, if it still exists and is the same process (not a reused pid)."""
+        try:
+            proc = psutil.Process(run.pid)
+            if abs(proc.create_time() - run.create_time) > _CREATE_TIME_SLACK:
+                return None
+            return proc
+        except psutil.Error:
+            return None
+
+    def _sample(self, run: _Run) -> None:
+        """Add current descendants to the tracked set and record memory and CPU use."""
+        root = self._root(run)
+        if root is not None and _alive(root):
+            try:
+                found = [root] + root.children(recursive=True)
+            except psutil.Error:
+                found = [root]
+            for proc in found:
+                try:
+                    run.members.setdefault((proc.pid, proc.create_time()), proc)
+                except psutil.Error:
+                    pass
+        rss = 0
+        for key, proc in list(run.members.items()):
+            try:
+                with proc.oneshot():
+                    if proc.status() == psutil.STATUS_ZOMBIE:
+                        continue
+                    rss += proc.memory_info().rss
+                    times = proc.cpu_times()
+                    run.cpu_seen[key] = times.user + times.system
+            except psutil.Error:
+                continue
+        run.peak_rss = max(run.peak_rss, rss)
+
+    def _tree(self, run: _Run, scan: bool = False) -> List[psutil.Process]:
+        """Live processes of the job; with ``scan``, also any process carrying the job's environment token."""
+        procs = {key: p for key, p in run.members.items() if _alive(p)}
+        if scan and run.token:
+            for proc in self._token_holders(run):
+                try:
+                    procs.setdefault((proc.pid, proc.create_time()), proc)
+                except psutil.Error:
+                    pass
+        return list(procs.values())
+
+    def _token_holders(self, run: _Run) -> List[psutil.Process]:
+        found = []
+        uid = os.getuid()
+        me = os.getpid()
+        for proc in psutil.process_iter(["uids", "create_time"]):
+            info = proc.info
+            if proc.pid == me or not info.get("uids") or info["uids"].real != uid:
+                continue
+            if (info.get("create_time") or 0) < run.create_time - _CREATE_TIME_SLACK:
+                continue
+            try:
+                if proc.environ().get(JOB_TOKEN_ENV) == run.token and _alive(proc):
+                    found.append(proc)
+            except psutil.Error:
+                continue
+        return found
+
+    def _signal(self, run: _Run, procs: List[psutil.Process], sig: int) -> None:
+        root = self._root(run)
+        if root is not None and _alive(root):
+            try:
+                os.killpg(run.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for proc in procs:
+            try:
+                proc.send_signal(sig)  # psutil refuses if the pid now belongs to another process
+            except psutil.Error:
+                pass
+
+    def _wait_gone(self, run: _Run, procs: List[psutil.Process], timeout: float) -> List[psutil.Process]:
+        """Wait for ``procs`` to end (zombies count as ended); return those still alive after ``timeout``.
+
+        psutil's own wait would collect our child and lose its exit status, so this only looks.
+        """
+        end = time.monotonic() + max(0.0, timeout)
+        delay = 0.01
+        while True:
+            alive = [p for p in procs if _alive(p)]
+            if not alive or time.monotonic() >= end:
+                return alive
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def _ended(self, run: _Run, wait: float = 0.0) -> bool:
+        """Whether the launch script's process has ended; collects our child with its resource usage."""
+        if run.returncode is not None or run.ended_at is not None:
+            return True
+        if run.popen is not None:
+            result = reap(run.popen)
+            if result is None and wait > 0:
+                self._wait_gone(run, [p for p in [self._root(run)] if p is not None], wait)
+                result = reap(run.popen)
+            if result is None:
+                return False
+            run.returncode, run.rusage = result
+            run.ended_at = time.time()
+            return True
+        root = self._root(run)
+        if root is not None and _alive(root):
+            return False
+        if root is not None:
+            # A zombie whose parent is this process (an executor instance replaced in the same server).
+            try:
+                os.waitpid(run.pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        run.ended_at = time.time()
+        return True
+
+    def _enforce_wall(self, run: _Run) -> None:
+        now = time.time()
+        if run.deadline is None or now < run.deadline:
+            return
+        if run.usr1_at is None:
+            # As the real queue: SIGUSR1 lets the launch script record "Timed Out"; SIGKILL follows.
+            run.timed_out = True
+            run.usr1_at = now
+            self._signal(run, self._tree(run), signal.SIGUSR1)
+        elif now >= run.usr1_at + self.timeout_kill_after:
+            self._signal(run, self._tree(run, scan=True), signal.SIGKILL)
+
+    def _usage(self, run: _Run) -> Usage:
+        end = run.ended_at or time.time()
+        cpu = max(sum(run.cpu_seen.values()), rusage_cpu(run.rusage))
+        return Usage(max(0.0, end - run.create_time), cpu, max(run.peak_rss, rusage_rss(run.rusage)))
+
+    def _finish(self, run: _Run, leftovers: Optional[List[psutil.Process]] = None) -> JobStatus:
+        # A job ends with its launch script: processes it left behind are killed, as on a batch queue.
+        rest = self._tree(run, scan=True)
+        if rest:
+            self._signal(run, rest, signal.SIGKILL)
+            leftovers = self._wait_gone(run, rest, 2.0)
+        missing = VANISHED if run.popen is None else "process ended without recording its exit status"
+        state, code, reason = conclude(run.job, returncode=run.returncode, timed_out=run.timed_out,
+                                       cancelled=run.cancelled, missing=missing)
+        if leftovers:
+            reason += f"; {len(leftovers)} process(es) could not be killed: " + \
+                      ", ".join(str(p.pid) for p in leftovers)
+        if run.tmpdir:
+            shutil.rmtree(run.tmpdir, ignore_errors=True)
+        run.final = JobStatus(state, code, reason, self._usage(run))
+        return run.final
+
+
+__all__ = ["LocalExecutor"]
