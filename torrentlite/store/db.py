@@ -1,0 +1,152 @@
+"""The SQLite store: connection settings, schema version and migrations, write transactions."""
+from __future__ import annotations
+
+import re
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import peewee
+
+from torrentlite.store.models import build_models, schema_ddl
+from torrentlite.store.registry import Registry, load_registry
+
+SCHEMA_VERSION = 1
+
+PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("foreign_keys", 1),
+    ("synchronous", "normal"),
+    ("cache_size", -32000),
+    ("temp_store", "memory"),
+)
+
+
+class StoreError(Exception):
+    """The database cannot be used (wrong version, unreadable file)."""
+
+
+class _CountingMixin:
+    """Counts statements per thread, so tests can assert a bounded number of queries per page."""
+
+    _counter = threading.local()
+
+    def execute_sql(self, sql, params=None, *args, **kwargs):
+        self._counter.n = getattr(self._counter, "n", 0) + 1
+        return super().execute_sql(sql, params, *args, **kwargs)
+
+    @property
+    def queries_executed(self) -> int:
+        return getattr(self._counter, "n", 0)
+
+
+class CountingSqliteDatabase(_CountingMixin, peewee.SqliteDatabase):
+    pass
+
+
+def _regexp(pattern, value):
+    if pattern is None or value is None:
+        return False
+    try:
+        return re.search(pattern, str(value)) is not None
+    except re.error:
+        return False
+
+
+def _iregexp(pattern, value):
+    if pattern is None or value is None:
+        return False
+    try:
+        return re.search(pattern, str(value), re.IGNORECASE) is not None
+    except re.error:
+        return False
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def make_database(path: str, driver: str = "apsw") -> peewee.SqliteDatabase:
+    """A peewee database for `path` using the sqlite3 or apsw driver, with our pragmas and functions."""
+    kwargs = {"pragmas": PRAGMAS, "timeout": 30}
+    if driver == "apsw":
+        from playhouse.apsw_ext import APSWDatabase
+
+        cls = type("CountingAPSWDatabase", (_CountingMixin, APSWDatabase), {})
+        db = cls(path, **kwargs)
+    elif driver == "sqlite3":
+        db = CountingSqliteDatabase(path, check_same_thread=False, **kwargs)
+    else:
+        raise StoreError(f"unknown database driver {driver!r} (use 'apsw' or 'sqlite3')")
+    # peewee hands apsw the deterministic flag positionally, which apsw refuses; sqlite3 takes it.
+    deterministic = True if driver == "sqlite3" else None
+    for fn, name, nargs in ((_regexp, "tl_regexp", 2), (_iregexp, "tl_iregexp", 2), (_lower, "tl_lower", 1)):
+        db.register_function(fn, name, nargs, deterministic=deterministic)
+    return db
+
+
+# Each migration takes the schema from version n-1 to n. Version 1 is the first release's schema.
+def _migrate_to_1(store: "Store") -> None:
+    from torrentlite.store.users import AUTH_DDL
+
+    for stmt in list(schema_ddl(store.registry)) + list(AUTH_DDL):
+        store.db.execute_sql(stmt)
+
+
+MIGRATIONS = {1: _migrate_to_1}
+
+
+class Store:
+    """One SQLite file with the registry's tables; the only way the rest of the server reaches data."""
+
+    def __init__(self, path: Path | str, driver: str = "apsw", registry: Registry | None = None):
+        self.path = str(path)
+        self.registry = registry or load_registry()
+        self.db = make_database(self.path, driver)
+        self.models = build_models(self.registry, self.db)
+        self._write_lock = threading.RLock()
+
+    def model(self, table: str):
+        return self.models[table]
+
+    def schema_version(self) -> int:
+        self.db.execute_sql('CREATE TABLE IF NOT EXISTS "schema_version" (version INTEGER NOT NULL)')
+        row = self.db.execute_sql('SELECT MAX(version) FROM "schema_version"').fetchone()
+        return row[0] or 0
+
+    def migrate(self) -> int:
+        """Bring the file to SCHEMA_VERSION; returns the version found before."""
+        with self.write():
+            found = self.schema_version()
+            if found > SCHEMA_VERSION:
+                raise StoreError(f"database {self.path} has schema version {found}; this torrentlite "
+                                 f"understands up to {SCHEMA_VERSION}. Upgrade torrentlite.")
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[version](self)
+                self.db.execute_sql('INSERT INTO "schema_version" (version) VALUES (?)', (version,))
+        return found
+
+    @contextmanager
+    def write(self) -> Iterator[peewee.SqliteDatabase]:
+        """One short write transaction. Writers queue on a lock, so they never fight for SQLite's."""
+        with self._write_lock:
+            if self.db.in_transaction():
+                with self.db.atomic():
+                    yield self.db
+            else:
+                with self.db.atomic("IMMEDIATE"):
+                    yield self.db
+
+    @contextmanager
+    def read(self) -> Iterator[peewee.SqliteDatabase]:
+        """A consistent snapshot for a multi-query read (a list page and its relations)."""
+        if self.db.in_transaction():
+            yield self.db
+            return
+        with self.db.atomic("DEFERRED"):
+            yield self.db
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
