@@ -17,8 +17,18 @@ from .executor import (VANISHED, Executor, JobSpec, JobStatus, Limits, UnknownJo
 from .outcome import JOB_TOKEN_ENV, TIMEOUT_KILL_AFTER, conclude, read_started
 from .states import JobState
 
-# psutil derives create_time from boot time plus clock ticks; allow for rounding between two readings.
-_CREATE_TIME_SLACK = 0.5
+# psutil derives create_time from the boot time, which moves when the clock is stepped: compare the kernel's
+# start time in clock ticks when we have it, else create_time with this slack.
+_CREATE_TIME_SLACK = 1.0
+
+
+def _start_ticks(pid: int) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @dataclass
@@ -26,6 +36,8 @@ class _Run:
     job: JobSpec
     pid: int
     create_time: float
+    start_ticks: Optional[int]
+    started_at: float
     token: str
     tmpdir: Optional[str]
     popen: object = None            # our Popen; None when re-attached after a restart
@@ -70,14 +82,16 @@ class LocalExecutor(Executor):
     # ---- Executor -------------------------------------------------------------------------------------------
 
     def _do_submit(self, job: JobSpec) -> str:
+        started_at = time.time()
         popen, token, tmpdir = start_process(job, default_memory=self.max_memory_default)
         try:
             create_time = psutil.Process(popen.pid).create_time()
         except psutil.Error:
             create_time = time.time()
-        run = _Run(job=job, pid=popen.pid, create_time=create_time, token=token, tmpdir=tmpdir, popen=popen)
+        run = _Run(job=job, pid=popen.pid, create_time=create_time, start_ticks=_start_ticks(popen.pid),
+                   started_at=started_at, token=token, tmpdir=tmpdir, popen=popen)
         if job.limits.wall_seconds is not None:
-            run.deadline = create_time + float(job.limits.wall_seconds)
+            run.deadline = started_at + float(job.limits.wall_seconds)
         external_id = f"local-{job.job_id}-{popen.pid}"
         with self._lock:
             self._runs[external_id] = run
@@ -126,10 +140,13 @@ class LocalExecutor(Executor):
                       script=Path(meta.get("script", "")), workdir=Path(meta["workdir"]),
                       log_path=Path(meta["log_path"]) if meta.get("log_path") else None, limits=limits)
         create_time = float(meta.get("create_time") or 0.0)
-        run = _Run(job=job, pid=int(meta["pid"]), create_time=create_time, token=str(meta.get("token") or ""),
+        ticks = meta.get("start_ticks")
+        run = _Run(job=job, pid=int(meta["pid"]), create_time=create_time,
+                   start_ticks=int(ticks) if ticks is not None else None,
+                   started_at=float(meta.get("started_at") or create_time), token=str(meta.get("token") or ""),
                    tmpdir=meta.get("tmpdir"))
         if limits.wall_seconds is not None:
-            run.deadline = create_time + float(limits.wall_seconds)
+            run.deadline = run.started_at + float(limits.wall_seconds)
         with self._lock:
             self._runs[external_id] = run
         return self._do_poll(external_id)
@@ -137,7 +154,8 @@ class LocalExecutor(Executor):
     def _do_describe(self, external_id: str) -> dict:
         run = self._get(external_id)
         job = run.job
-        return {"executor": self.name, "pid": run.pid, "create_time": run.create_time, "token": run.token,
+        return {"executor": self.name, "pid": run.pid, "create_time": run.create_time,
+                "start_ticks": run.start_ticks, "started_at": run.started_at, "token": run.token,
                 "tmpdir": run.tmpdir, "job_id": job.job_id, "name": job.name, "script": str(job.script),
                 "workdir": str(job.workdir), "log_path": str(job.log_path),
                 "wall_seconds": job.limits.wall_seconds, "memory_bytes": job.limits.memory_bytes,
@@ -160,6 +178,9 @@ class LocalExecutor(Executor):
         """The launch script's process, if it still exists and is the same process (not a reused pid)."""
         try:
             proc = psutil.Process(run.pid)
+            ticks = _start_ticks(run.pid) if run.start_ticks is not None else None
+            if ticks is not None:
+                return proc if ticks == run.start_ticks else None
             if abs(proc.create_time() - run.create_time) > _CREATE_TIME_SLACK:
                 return None
             return proc
@@ -288,7 +309,7 @@ class LocalExecutor(Executor):
     def _usage(self, run: _Run) -> Usage:
         end = run.ended_at or time.time()
         cpu = max(sum(run.cpu_seen.values()), rusage_cpu(run.rusage))
-        return Usage(max(0.0, end - run.create_time), cpu, max(run.peak_rss, rusage_rss(run.rusage)))
+        return Usage(max(0.0, end - run.started_at), cpu, max(run.peak_rss, rusage_rss(run.rusage)))
 
     def _finish(self, run: _Run, leftovers: Optional[List[psutil.Process]] = None) -> JobStatus:
         # A job ends with its launch script: processes it left behind are killed, as on a batch queue.
