@@ -58,7 +58,9 @@ def quality_metrics(rng: random.Random, chip: str, reads: int) -> dict:
     quality_share = {"q0": 1.0, "q17": rng.uniform(0.88, 0.92), "q20": rng.uniform(0.82, 0.86)}
     for prefix, share in quality_share.items():
         row[f"{prefix}_bases"] = str(int(bases * share))
-        row[f"{prefix}_mean_read_length"] = round(mean * share, 6)
+        mean_length = round(mean * share, 6)
+        # q20's mean length is an integer column on the real server, q0/q17's are floats.
+        row[f"{prefix}_mean_read_length"] = int(mean_length) if prefix == "q20" else mean_length
         row[f"{prefix}_median_read_length"] = int(mean * share) + 4
         row[f"{prefix}_mode_read_length"] = int(mean * share) - 8
         row[f"{prefix}_max_read_length"] = int(mean * 1.9)
