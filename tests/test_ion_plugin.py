@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -187,7 +188,6 @@ def test_pre_launch_false_dry_run_block_and_columns(tmp_path):
     folder = write_plugin(tmp_path, "Modes", '''
         class Modes(IonPlugin):
             version = "1.0"
-            skip = False
 
             def pre_launch(self):
                 import os
@@ -228,6 +228,8 @@ class _Api(http.server.BaseHTTPRequestHandler):
         if server.drop_first and len(server.requests) == 1:
             self.close_connection = True  # hang up without an answer: the client must retry
             return
+        if server.stall_first and len(server.requests) == 1:
+            time.sleep(1.0)  # longer than the client's first timeout
         if self.path.startswith("/rundb/api/v1/missing/"):
             self.send_error(404)
             return
@@ -242,7 +244,7 @@ class _Api(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def api_server():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    server.requests, server.drop_first = [], False
+    server.requests, server.drop_first, server.stall_first = [], False, False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -263,6 +265,17 @@ def test_get_restobj_retries_and_uses_single_slashes(ion_plugin, api_server, tmp
     assert path.startswith("/rundb/api/v1/results/3/?")
     assert "pluginresult=7" in path and "api_key=" + "k" * 40 in path and "format=json" in path
     assert Rest().get_restobj("missing") is None
+
+
+def test_get_restobj_retries_after_a_timeout(ion_plugin, api_server, tmp_path, monkeypatch):
+    class Slow(ion_plugin.IonPlugin):
+        version = "1.0"
+
+    monkeypatch.chdir(tmp_path)
+    write_startplugin(tmp_path, api_url="http://127.0.0.1:%d/rundb/api" % api_server.server_port)
+    api_server.stall_first = True
+    data = Slow().get_restobj("results", timeout=0.3, attempts=2)
+    assert data["status"] == "Completed" and len(api_server.requests) == 2
 
 
 def test_get_restobj_gives_up_after_attempts(ion_plugin, tmp_path, monkeypatch):
