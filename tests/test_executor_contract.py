@@ -274,3 +274,31 @@ def test_recover_uses_the_exit_file(kind, tmp_path):
 
     status = EXECUTORS[kind]().recover(eid, meta)
     assert (status.state, status.exit_code) == (JobState.ERROR, 5)
+
+
+def test_concurrent_polls_during_cancel(kind, executor, tmp_path):
+    needs_async(kind)
+    import threading
+
+    job = make_job(tmp_path, "sleep 300")
+    eid = executor.submit(job)
+    wait_for(lambda: executor.poll(eid).state is JobState.STARTED)
+    seen, errors = [], []
+
+    def poller():
+        try:
+            for _ in range(50):
+                seen.append(executor.poll(eid).state)
+                time.sleep(0.005)
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=poller) for _ in range(4)]
+    for t in threads:
+        t.start()
+    executor.cancel(eid, grace=0.5)
+    for t in threads:
+        t.join()
+    assert not errors
+    assert set(seen) <= {JobState.STARTED, JobState.CANCELLED}
+    assert executor.poll(eid).state is JobState.CANCELLED
