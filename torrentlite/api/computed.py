@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from peewee import fn
+
 from torrentlite.api.represent import Context, computes, detail_uri, wire_value
 from torrentlite.store import layout
 from torrentlite.store.models import column, fk_column
@@ -128,7 +130,7 @@ def _exp_sample(ctx, rows):
 @computes("project", "resultsCount")
 def _results_count(ctx, rows):
     join = ctx.store.model("results_projects")
-    counts = dict(join.select(join.dst_id, join.id.count()).where(join.dst_id.in_(_pks(rows)))
+    counts = dict(join.select(join.dst_id, fn.COUNT(join.id)).where(join.dst_id.in_(_pks(rows)))
                   .group_by(join.dst_id).tuples())
     return [counts.get(row["id"], 0) for row in rows]
 

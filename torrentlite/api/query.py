@@ -33,7 +33,7 @@ def split_lookup(key: str, allow_private: bool = False) -> tuple[list[str], str]
     return parts, "exact"
 
 
-def _truthy(value) -> bool:
+def truthy(value) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -55,7 +55,7 @@ def _coerce(kind: str, value, name: str):
     except (TypeError, ValueError):
         raise bad_request(MISMATCH)
     if kind == "boolean":
-        return _truthy(value)
+        return truthy(value)
     if kind == "datetime":
         try:
             return to_utc(value)
@@ -76,7 +76,7 @@ def _to_sql_value(field: peewee.Field, value):
 def column_expr(field: peewee.Field, kind: str, lookup: str, value, name: str):
     """The SQL condition for one lookup on one column, with PostgreSQL's case rules."""
     if lookup == "isnull":
-        return field.is_null(_truthy(value))
+        return field.is_null(truthy(value))
     if lookup in ("in", "range"):
         values = [_coerce(kind, v, name) for v in value]
         if lookup == "range":
@@ -268,6 +268,16 @@ class Query:
             if name not in resource.ordering:
                 raise bad_request(f"The '{name}' field does not allow ordering.")
             expr = self._order_expr(table.name, path, model)
+            terms.append(expr.desc(nulls="FIRST") if desc else expr.asc(nulls="LAST"))
+        return terms
+
+    def ordering_unchecked(self, resource: Resource, keys: Iterable[str]):
+        """A view's own default order (may use fields its page does not list)."""
+        model = self.model(resource)
+        terms = []
+        for key in keys:
+            desc = key.startswith("-")
+            expr = self._order_expr(resource.table, (key[1:] if desc else key).split("__"), model)
             terms.append(expr.desc(nulls="FIRST") if desc else expr.asc(nulls="LAST"))
         return terms
 

@@ -1,0 +1,80 @@
+"""Who is calling: ApiKey, HTTP Basic, PluginKey and (optionally) trusted loopback clients."""
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from typing import Optional
+
+from torrentlite.store.db import Store
+from torrentlite.store.users import User, Users
+
+LOOPBACK = ("127.0.0.1", "127.0.1.1", "::1", "::ffff:127.0.0.1")
+PLUGIN_USER = "ionuser"
+
+
+class Authenticator:
+    """Resolves a request's credentials to a User; None when nothing valid was offered."""
+
+    def __init__(self, store: Store, trust_loopback: bool):
+        self.store = store
+        self.users = Users(store)
+        self.trust_loopback = trust_loopback
+
+    def authenticate(self, headers, params: dict, remote_addr: Optional[str]) -> Optional[User]:
+        header = headers.get("Authorization", "") or ""
+        scheme, _, credentials = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            user = self._basic(credentials.strip())
+            if user:
+                return user
+        if scheme == "pluginkey":
+            user = self._plugin_key(*_split_pair(credentials.strip()))
+            if user:
+                return user
+        if "pluginresult" in params and "api_key" in params:
+            user = self._plugin_key(params["pluginresult"][-1], params["api_key"][-1])
+            if user:
+                return user
+        if scheme == "apikey":
+            username, key = _split_pair(credentials.strip())
+            user = self.users.by_api_key(username, key)
+            if user:
+                return user
+        if "username" in params and "api_key" in params:
+            user = self.users.by_api_key(params["username"][-1], params["api_key"][-1])
+            if user:
+                return user
+        if self.trust_loopback and remote_addr in LOOPBACK:
+            return self.users.by_name("ionadmin")
+        return None
+
+    def _basic(self, credentials: str) -> Optional[User]:
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        username, sep, password = decoded.partition(":")
+        return self.users.password_ok(username, password) if sep else None
+
+    def _plugin_key(self, pk: str, key: str) -> Optional[User]:
+        """A running (or finished) plugin's key: the request runs as ionuser, like on Torrent Suite."""
+        try:
+            pr_id = int(pk)
+        except (TypeError, ValueError):
+            return None
+        row = self.store.db.execute_sql('SELECT apikey FROM "pluginresult" WHERE id = ?', (pr_id,)).fetchone()
+        if not row or not row[0] or not key or not hmac.compare_digest(row[0], key):
+            return None
+        user = self.users.by_name(PLUGIN_USER) or self.users.by_name("ionadmin")
+        if user is None:
+            return None
+        # Plugin jobs must be able to report back even though ionuser ships inactive; they get
+        # ionuser's model permissions, never more.
+        return User(user.id, user.username, user.is_superuser, True, user.permissions)
+
+
+def _split_pair(text: str) -> tuple[str, str]:
+    left, _, right = text.rpartition(":")
+    return left, right

@@ -1,0 +1,238 @@
+"""The rundb URL space on Bottle: dispatch, authentication, method rules, formats and errors."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+from urllib.parse import parse_qs
+
+import bottle
+
+from torrentlite.api.auth import Authenticator
+from torrentlite.api.errors import CANNED_MESSAGE, ApiError, bad_request, canned, method_not_allowed, unauthorized
+from torrentlite.api.represent import API_PREFIX, MESH_PREFIX, list_uri
+from torrentlite.api.resource import ReadHandler, schema_document
+from torrentlite.store.db import Store
+
+log = logging.getLogger("torrentlite.api")
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+_CALLBACK = re.compile(r"^[\w.$]+$")
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: object = None
+    headers: dict = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    """What an endpoint gets: the parsed request and the caller."""
+
+    method: str
+    path: str
+    params: dict
+    headers: object
+    body: bytes
+    user: object
+    remote_addr: Optional[str]
+    match: dict = field(default_factory=dict)
+
+    def json(self):
+        """The request body as JSON (empty body → {}); invalid JSON → 400 {"error": ""} like tastypie."""
+        if not self.body:
+            return {}
+        ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+        if ctype not in ("application/json", "text/json", "", "text/plain"):
+            raise ApiError(415, {"error": f"Unsupported Content-Type '{ctype}': send application/json."})
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise bad_request("")
+
+
+@dataclass
+class Endpoint:
+    """A custom URL below a resource (tastypie's prepend_urls), tried before the standard ones."""
+
+    resource: str
+    pattern: re.Pattern
+    methods: tuple[str, ...]
+    handler: Callable[[Call], Response]
+    auth: bool = True
+    check_methods: bool = True
+
+
+class Api:
+    """The /rundb/api/v1/ namespace: standard resource views plus registered custom endpoints."""
+
+    def __init__(self, store: Store, settings):
+        self.store = store
+        self.settings = settings
+        self.registry = store.registry
+        self.read = ReadHandler(store, settings)
+        self.auth = Authenticator(store, settings.trust_loopback)
+        self.writes = None
+        self.endpoints: list[Endpoint] = []
+        self.extra_names: dict[str, bool] = {}
+
+    def endpoint(self, resource: str, pattern: str, methods=("GET",), *, auth=True, check_methods=True):
+        """Register `handler(call)` for `<resource>/<pattern>` (a regex of the rest, ending in /)."""
+        def register(handler):
+            self.endpoints.append(Endpoint(resource, re.compile(f"^{pattern}$"), tuple(methods), handler, auth,
+                                           check_methods))
+            return handler
+        return register
+
+    def add_name(self, name: str, has_schema: bool = True):
+        """An undocumented resource name that the index lists (account, getsoftwareinfo…)."""
+        self.extra_names[name] = has_schema
+
+    # -- entry point -------------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: str, headers, body: bytes, remote_addr) -> Response:
+        params = parse_qs(query, keep_blank_values=True)
+        override = headers.get("X-HTTP-Method-Override")
+        if override:
+            method = override.upper()
+        if method == "PROPPATCH":
+            method = "PATCH"
+        call = Call(method, path, params, headers, body, None, remote_addr)
+        if path == "":
+            return Response(200, self.index())
+        if not path.endswith("/"):
+            target = API_PREFIX + path + "/" + (f"?{query}" if query else "")
+            return Response(301, None, {"Location": target})
+        parts = path[:-1].split("/")
+        name, rest = parts[0], "/".join(parts[1:])
+        for ep in self.endpoints:
+            if ep.resource != name:
+                continue
+            match = ep.pattern.match(rest + "/" if rest else "")
+            if match is None:
+                continue
+            call.match = match.groupdict()
+            if ep.check_methods:
+                self._check_method(method, ep.methods)
+            if ep.auth:
+                self._authenticate(call)
+            return ep.handler(call)
+        resource = self.registry.get(name)
+        if resource is None or resource.table is None:
+            raise ApiError(404, {"error_message": f"No resource named '{name}' at {API_PREFIX}{name}/."})
+        return self._standard(resource, call, rest)
+
+    def _standard(self, resource, call: Call, rest: str) -> Response:
+        segments = rest.split("/") if rest else []
+        if segments == ["schema"]:
+            self._check_method(call.method, ("get",))
+            self._authenticate(call)
+            return Response(200, schema_document(resource))
+        if len(segments) == 2 and segments[0] == "set":
+            self._check_method(call.method, ("get",))
+            self._authenticate(call)
+            return Response(200, self.read.multiple(resource, segments[1], call.params, user=call.user))
+        detail = bool(segments)
+        allowed = resource.detail_methods if detail else resource.list_methods
+        self._check_method(call.method, allowed)
+        self._authenticate(call)
+        if call.method == "GET":
+            if detail:
+                return Response(200, self.read.detail(resource, rest, call.params, user=call.user))
+            return Response(200, self.read.list(resource, call.params, path=list_uri(resource.name),
+                                                user=call.user))
+        if self.writes is None:
+            raise ApiError(501)
+        return self.writes.dispatch(resource, call, rest if detail else None)
+
+    def _check_method(self, method: str, allowed) -> None:
+        allowed = tuple(m.lower() for m in allowed)
+        if method == "OPTIONS":
+            text = ",".join(m.upper() for m in allowed)
+            raise ApiError(200, text, {"Allow": text})
+        if method.lower() not in allowed:
+            raise method_not_allowed(allowed)
+
+    def _authenticate(self, call: Call) -> None:
+        call.user = self.auth.authenticate(call.headers, call.params, call.remote_addr)
+        if call.user is None:
+            raise unauthorized()
+
+    def index(self) -> dict:
+        names = [n for n, r in self.registry.resources.items() if r.table is not None or n in self.extra_names]
+        names += [n for n in self.extra_names if n not in self.registry.resources]
+        names += [n for n in ("network", "torrentsuite") if n not in names and self.registry.get(n)]
+        return {n: {"list_endpoint": list_uri(n), "schema": f"{list_uri(n)}schema/"} for n in sorted(set(names))}
+
+
+def encode(body, params: dict) -> tuple[bytes, str]:
+    """JSON (keys sorted, like the real server) or JSONP when asked with format=jsonp / callback=."""
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False)
+    fmt = (params.get("format") or [""])[-1]
+    callback = (params.get("callback") or [None])[-1]
+    if fmt == "jsonp" or (callback and fmt != "json"):
+        callback = callback or "callback"
+        if not _CALLBACK.match(callback):
+            return json.dumps({"error": "JSONP callback name is invalid."}).encode(), "application/json"
+        return f"{callback}({text})".encode("utf-8"), "text/javascript"
+    return text.encode("utf-8"), "application/json"
+
+
+def to_bottle(response: Response, params: dict, method: str) -> bottle.HTTPResponse:
+    headers = dict(response.headers)
+    body = response.body
+    if body is None:
+        payload = b""
+    elif isinstance(body, (bytes, bytearray)):
+        payload = bytes(body)
+    elif isinstance(body, str):
+        payload = body.encode("utf-8")
+        headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+    else:
+        payload, ctype = encode(body, params)
+        headers.setdefault("Content-Type", ctype)
+    headers.setdefault("Vary", "Accept")
+    if method == "GET" and response.status == 200:
+        headers.setdefault("Cache-Control", "no-cache")
+    return bottle.HTTPResponse(payload, response.status, headers)
+
+
+def mount(app: bottle.Bottle, api: Api) -> None:
+    """Route /rundb/api/v1/... of `app` to `api`."""
+    prefix = API_PREFIX.rstrip("/")
+
+    def serve(path=""):
+        request = bottle.request
+        params = parse_qs(request.query_string, keep_blank_values=True)
+        try:
+            body = request.body.read() if request.content_length else b""
+            response = api.handle(request.method, path, request.query_string, request.headers, body,
+                                  request.remote_addr)
+        except ApiError as exc:
+            response = Response(exc.status, exc.body, exc.headers)
+        except Exception:
+            log.exception("unhandled error serving %s %s", request.method, request.fullpath)
+            response = Response(500, {"error_message": CANNED_MESSAGE})
+        return to_bottle(response, params, request.method)
+
+    def serve_mesh(path=""):
+        # This box is a mesh of one: the mesh list of compositeexperiment is the local one.
+        if path and not path.startswith("compositeexperiment/"):
+            return to_bottle(Response(404, {"error_message": f"No mesh resource at {MESH_PREFIX}{path}"}), {}, "GET")
+        if not path:
+            return to_bottle(Response(200, {"compositeexperiment": {
+                "list_endpoint": f"{MESH_PREFIX}compositeexperiment/",
+                "schema": f"{MESH_PREFIX}compositeexperiment/schema/"}}), {}, "GET")
+        return serve(path)
+
+    app.route(prefix, METHODS, lambda: bottle.HTTPResponse(b"", 301, {"Location": API_PREFIX}))
+    app.route(API_PREFIX, METHODS, serve)
+    app.route(API_PREFIX + "<path:path>", METHODS, serve)
+    app.route(MESH_PREFIX, ["GET"], serve_mesh)
+    app.route(MESH_PREFIX + "<path:path>", METHODS, serve_mesh)
+
+
+__all__ = ["Api", "Call", "Response", "mount", "canned"]

@@ -1,0 +1,184 @@
+"""Generic read endpoints for every resource: list, detail, schema and set (tastypie's shapes)."""
+from __future__ import annotations
+
+import os
+from urllib.parse import urlencode
+
+from torrentlite.api import computed, computed_composite, computed_plans  # noqa: F401  (register fields)
+from torrentlite.api.errors import canned, not_found
+from torrentlite.api.query import DEFAULT_LIMIT, MAX_LIMIT, Query, truthy, parse_paging
+from torrentlite.api.represent import Context, Representer, list_uri
+from torrentlite.store.db import Store
+from torrentlite.store.models import column
+from torrentlite.store.registry import Resource
+
+_DEFAULT_LIMITS = {"referencegenome": 0}
+_UNCAPPED = ("content", "contentupload")
+
+
+def schema_document(resource: Resource) -> dict:
+    """The `schema/` document, generated from the resource's reference page."""
+    fields = {}
+    for fs in resource.spec.fields:
+        entry = {"blank": fs.blank, "default": fs.schema_default(), "help_text": fs.help,
+                 "nullable": fs.nullable, "readonly": fs.readonly, "type": fs.type, "unique": fs.unique}
+        if fs.is_related:
+            entry["related_type"] = "to_many" if fs.to_many else "to_one"
+        fields[fs.name] = entry
+    doc = {"allowed_detail_http_methods": list(resource.detail_methods),
+           "allowed_list_http_methods": list(resource.list_methods),
+           "default_format": "application/json",
+           "default_limit": _DEFAULT_LIMITS.get(resource.name, DEFAULT_LIMIT),
+           "fields": fields}
+    if resource.filtering:
+        doc["filtering"] = resource.filtering
+    if resource.ordering:
+        doc["ordering"] = list(resource.ordering)
+    return doc
+
+
+class ReadHandler:
+    """List, detail and set reads of any table-backed resource."""
+
+    def __init__(self, store: Store, settings=None):
+        self.store = store
+        self.settings = settings
+        self.query = Query(store)
+        self.representer = Representer(store)
+
+    def context(self, params, *, detail=False, user=None) -> Context:
+        ctx = Context(self.store, params, detail=detail, user=user, settings=self.settings)
+        ctx.representer = self.representer
+        return ctx
+
+    def conditions(self, resource: Resource, params: dict, *, listing: bool = True) -> list:
+        conds = self.query.view_conditions(resource, listing=listing)
+        conds += self.query.filters_from_params(resource, params)
+        conds += special_filters(self, resource, params)
+        return conds
+
+    def order(self, resource: Resource, params: dict) -> list:
+        keys = params.get("order_by") or params.get("sort_by") or []
+        model = self.store.model(resource.table)
+        pk = column(model, self.store.registry.tables[resource.table].pk)
+        if keys:
+            terms = self.query.ordering(resource, keys)
+        elif resource.rule.order:
+            terms = self.query.ordering_unchecked(resource, resource.rule.order)
+        else:
+            terms = [pk.desc()]
+        return terms + [pk.desc()]
+
+    def list(self, resource: Resource, params: dict, *, path: str, user=None, count: bool = True) -> dict:
+        default_limit = _DEFAULT_LIMITS.get(resource.name, DEFAULT_LIMIT)
+        max_limit = None if resource.name in _UNCAPPED else MAX_LIMIT
+        limit, offset = parse_paging(params, default_limit, max_limit)
+        if max_limit is not None and limit == 0:
+            limit = MAX_LIMIT
+        conds = self.conditions(resource, params)
+        order = self.order(resource, params)
+        model = self.store.model(resource.table)
+        ctx = self.context(params, user=user)
+        with self.store.read():
+            query = model.select().where(*conds) if conds else model.select()
+            total = query.count() if count else None
+            where = _and(conds)
+            rows = self._page(resource, where, order, limit, offset, ctx)
+            objects = self.representer.dehydrate(resource, rows, ctx)
+        meta = {"limit": limit, "offset": offset}
+        if total is not None:
+            meta["total_count"] = total
+        if limit:
+            meta["previous"] = _page_link(path, params, offset - limit, limit) if offset - limit >= 0 else None
+            more = (offset + limit < total) if total is not None else len(rows) == limit
+            meta["next"] = _page_link(path, params, offset + limit, limit) if more else None
+        return {"meta": meta, "objects": objects}
+
+    def _page(self, resource, where, order, limit, offset, ctx) -> list[dict]:
+        model = self.store.model(resource.table)
+        fields = model._meta.sorted_fields
+        names = [f.column_name for f in fields]
+        query = model.select(*fields)
+        if where is not None:
+            query = query.where(where)
+        query = query.order_by(*order)
+        if limit:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        return [dict(zip(names, row)) for row in query.tuples()]
+
+    def rows_for_keys(self, resource: Resource, keys: list) -> dict:
+        model = self.store.model(resource.table)
+        key_field = column(model, resource.detail_key)
+        conds = self.query.view_conditions(resource, listing=False) + [key_field.in_(keys)]
+        ctx = self.context({})
+        return {row[resource.detail_key]: row for row in ctx.fetch(resource.table, _and(conds))}
+
+    def parse_key(self, resource: Resource, raw: str):
+        col = self.store.registry.tables[resource.table].columns[resource.detail_key]
+        if col.kind == "integer":
+            try:
+                return int(raw)
+            except ValueError:
+                raise canned(404)
+        return raw
+
+    def detail(self, resource: Resource, raw_key: str, params: dict, *, user=None) -> dict:
+        key = self.parse_key(resource, raw_key)
+        ctx = self.context(params, detail=True, user=user)
+        with self.store.read():
+            row = self.rows_for_keys(resource, [key]).get(key)
+            if row is None:
+                raise not_found()
+            return self.representer.dehydrate(resource, [row], ctx)[0]
+
+    def multiple(self, resource: Resource, raw_ids: str, params: dict, *, user=None) -> dict:
+        raw_list = [i for i in raw_ids.split(";") if i != ""]
+        keys = [self.parse_key(resource, raw) for raw in raw_list]
+        ctx = self.context(params, user=user)
+        with self.store.read():
+            rows = self.rows_for_keys(resource, keys)
+            found = [rows[k] for k in keys if k in rows]
+            objects = self.representer.dehydrate(resource, found, ctx)
+        body = {"objects": objects}
+        missing = [raw for raw, k in zip(raw_list, keys) if k not in rows]
+        if missing:
+            body["not_found"] = missing
+        return body
+
+
+def _and(conds):
+    if not conds:
+        return None
+    expr = conds[0]
+    for cond in conds[1:]:
+        expr = expr & cond
+    return expr
+
+
+def _page_link(path: str, params: dict, offset: int, limit: int) -> str:
+    rest = [(k, v) for k, values in params.items() if k not in ("limit", "offset") for v in values]
+    return f"{path}?{urlencode([('offset', offset), ('limit', limit)] + rest)}"
+
+
+def special_filters(handler: ReadHandler, resource: Resource, params: dict) -> list:
+    """Resource-specific query parameters that are not field filters (notes §2.4)."""
+    model = handler.store.model(resource.table)
+    conds = []
+    value = (lambda name: params[name][-1] if name in params else None)
+    if resource.table == "results" and value("isThumbnail") in ("yes", "no"):
+        has = column(model, "metaData").contains("thumb")
+        conds.append(has if value("isThumbnail") == "yes" else ~has)
+    if resource.name == "plugin" and value("isConfig") is not None:
+        wanted = truthy(value("isConfig"))
+        rows = handler.context({}).fetch("plugin", column(model, "active") == 1)
+        ids = [r["id"] for r in rows if bool(r.get("path")) and os.path.exists(os.path.join(r["path"], "config.html"))]
+        pk = column(model, "id")
+        conds.append(pk.in_(ids) if wanted else pk.not_in(ids))
+    return conds
+
+
+def list_path(resource: Resource) -> str:
+    return list_uri(resource.name)
+

@@ -1,0 +1,47 @@
+"""build_app(settings): the Bottle app with its store and API, ready to serve; starts nothing."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import bottle
+
+from torrentlite.api import endpoints
+from torrentlite.api.errors import CANNED_MESSAGE
+from torrentlite.api.http import Api, mount
+from torrentlite.settings import Settings
+from torrentlite.store.db import Store
+
+log = logging.getLogger("torrentlite")
+
+
+@dataclass
+class App:
+    """Everything a running server holds."""
+
+    settings: Settings
+    store: Store
+    api: Api
+    wsgi: bottle.Bottle
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _json_error(error: bottle.HTTPError) -> str:
+    bottle.response.content_type = "application/json"
+    if error.status_code >= 500:
+        return json.dumps({"error_message": CANNED_MESSAGE})
+    return json.dumps({"error": f"{error.status_line}: {bottle.request.path}"})
+
+
+def build_app(settings: Settings, store: Store | None = None) -> App:
+    store = store or Store(settings.db_path, settings.db_driver)
+    api = Api(store, settings)
+    endpoints.register(api)
+    wsgi = bottle.Bottle(catchall=True)
+    wsgi.default_error_handler = _json_error
+    # peewee keeps one SQLite connection per thread; waitress's threads live as long as the server.
+    mount(wsgi, api)
+    return App(settings, store, api, wsgi)

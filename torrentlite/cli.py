@@ -1,0 +1,205 @@
+"""The `torrentlite` command: serve (default), init, user, and one-request checks."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Optional, Sequence
+
+from torrentlite import __version__
+from torrentlite.settings import SETTINGS, Settings, SettingsError, help_text, resolve
+
+log = logging.getLogger("torrentlite")
+
+
+class CliError(Exception):
+    """A user-facing failure: printed without a traceback, exit status 2."""
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (see --help-settings)")
+    for s in SETTINGS:
+        if s.parse.__name__ == "_bool":
+            group.add_argument(s.flag, dest=s.name, action="store_const", const=not s.default, default=None,
+                               help=s.help)
+        else:
+            group.add_argument(s.flag, dest=s.name, default=None, metavar=s.name.upper(), help=s.help)
+
+
+def _settings(args) -> Settings:
+    flags = {s.name: getattr(args, s.name, None) for s in SETTINGS}
+    return resolve(flags)
+
+
+def _open(settings: Settings, demo: bool = False):
+    from torrentlite.app import build_app
+    from torrentlite.setup_data import initialize
+
+    app = build_app(settings)
+    report = initialize(settings, app.store, demo_data=demo)
+    return app, report
+
+
+def cmd_serve(args) -> int:
+    if args.help_settings:
+        print(help_text())
+        return 0
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app, report = _open(settings, demo=args.demo)
+    from torrentlite.store.users import Users
+
+    key = Users(app.store).api_key("ionadmin")
+    if args.get:
+        return _one_request(app, args.get)
+    url = f"http://{settings.host}:{settings.port}/rundb/api/v1/"
+    print(f"torrentlite {__version__} — data in {settings.data_path}")
+    if report.loaded_reference:
+        print(f"  created the database and loaded {report.loaded_reference} reference rows")
+    if report.loaded_demo:
+        print(f"  loaded the demo runs ({report.loaded_demo} rows)")
+    print(f"  serving {url}")
+    print(f"  ionadmin API key: {key}")
+    print(f'  try: curl -H "Authorization: ApiKey ionadmin:{key}" "{url}results/?limit=5"')
+    sys.stdout.flush()
+    import waitress
+
+    try:
+        waitress.serve(app.wsgi, host=settings.host, port=settings.port, threads=settings.threads,
+                       ident="torrentlite", _quiet=True)
+    finally:
+        app.close()
+    return 0
+
+
+def _one_request(app, path: str) -> int:
+    """Answer one GET through the WSGI app without a socket (for smoke checks and scripts)."""
+    from io import BytesIO
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(path)
+    status_holder = {}
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": parts.path, "QUERY_STRING": parts.query,
+               "SERVER_NAME": "localhost", "SERVER_PORT": "80", "REMOTE_ADDR": "127.0.0.1",
+               "wsgi.input": BytesIO(), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+               "SERVER_PROTOCOL": "HTTP/1.1"}
+
+    def start_response(status, headers, exc_info=None):
+        status_holder["status"] = status
+
+    body = b"".join(app.wsgi(environ, start_response))
+    sys.stdout.write(body.decode("utf-8") + "\n")
+    return 0 if status_holder.get("status", "").startswith("200") else 1
+
+
+def cmd_init(args) -> int:
+    settings = _settings(args)
+    app, report = _open(settings, demo=args.demo)
+    print(f"data directory {settings.data_path} ready "
+          f"({report.loaded_reference} reference rows, {report.loaded_demo} demo rows loaded now)")
+    app.close()
+    return 0
+
+
+def cmd_user(args) -> int:
+    from torrentlite.store.users import UserError, Users
+
+    settings = _settings(args)
+    app, _ = _open(settings)
+    users = Users(app.store)
+    try:
+        if args.user_cmd == "key":
+            print(users.api_key(args.username))
+        elif args.user_cmd == "create":
+            password = args.password
+            if password is None and not args.no_password:
+                import getpass
+
+                password = getpass.getpass(f"password for {args.username}: ")
+            users.create(args.username, password or None, superuser=args.superuser, email=args.email or "")
+            print(f"created user {args.username}")
+        elif args.user_cmd == "list":
+            for user in users.list():
+                flags = ",".join(f for f, on in (("superuser", user.is_superuser), ("inactive", not user.is_active))
+                                 if on)
+                print(f"{user.id}\t{user.username}\t{flags}\t{len(user.permissions)} permissions")
+        elif args.user_cmd == "passwd":
+            import getpass
+
+            password = args.password or getpass.getpass(f"new password for {args.username}: ")
+            users.set_password(args.username, password)
+            print(f"password of {args.username} changed")
+        elif args.user_cmd == "grant":
+            users.grant(args.username, args.permissions)
+            print(f"granted {', '.join(args.permissions)} to {args.username}")
+        elif args.user_cmd in ("activate", "deactivate"):
+            users.set_active(args.username, args.user_cmd == "activate")
+            print(f"{args.username} {args.user_cmd}d")
+    except UserError as exc:
+        raise CliError(str(exc))
+    finally:
+        app.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="torrentlite", description="Torrent Suite's rundb API and plugin "
+                                     "framework for one box.")
+    parser.add_argument("--version", action="version", version=f"torrentlite {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="create the data directory if needed and serve the API")
+    serve.add_argument("--demo", action="store_true", help="also load the demo runs (first start only)")
+    serve.add_argument("--help-settings", action="store_true", help="list every setting and exit")
+    serve.add_argument("--get", metavar="PATH", help="answer one GET request for PATH and exit")
+    _add_setting_flags(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    init = sub.add_parser("init", help="create the data directory, database and reference data")
+    init.add_argument("--demo", action="store_true", help="also load the demo runs")
+    _add_setting_flags(init)
+    init.set_defaults(func=cmd_init)
+
+    user = sub.add_parser("user", help="manage users and API keys")
+    user_sub = user.add_subparsers(dest="user_cmd", required=True)
+    for name, text in (("key", "print a user's API key, creating it if needed"), ("list", "list users"),
+                       ("create", "create a user"), ("passwd", "set a user's password"),
+                       ("grant", "grant model permissions (add_<table>, change_<table>, delete_<table>)"),
+                       ("activate", "allow a user to log in"), ("deactivate", "stop a user from logging in")):
+        p = user_sub.add_parser(name, help=text)
+        if name != "list":
+            p.add_argument("username")
+        if name == "create":
+            p.add_argument("--password")
+            p.add_argument("--no-password", action="store_true", help="API key access only")
+            p.add_argument("--superuser", action="store_true")
+            p.add_argument("--email")
+        if name == "passwd":
+            p.add_argument("--password")
+        if name == "grant":
+            p.add_argument("permissions", nargs="+")
+        _add_setting_flags(p)
+    user.set_defaults(func=cmd_user)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["serve"] + argv
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, SettingsError) as exc:
+        print(f"torrentlite: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"torrentlite: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

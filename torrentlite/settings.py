@@ -1,0 +1,178 @@
+"""Every setting in one table: one name as flag, TORRENTLITE_<NAME> variable and config-file key."""
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+CONFIG_FILE = "torrentlite.ini"
+CONFIG_SECTION = "torrentlite"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _bool(text) -> bool:
+    if isinstance(text, bool):
+        return text
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"expected a boolean (true/false/1/0), got {text!r}")
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "torrentlite")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any] = str
+    choices: tuple = ()
+
+    @property
+    def env(self) -> str:
+        return f"TORRENTLITE_{self.name.upper()}"
+
+    @property
+    def flag(self) -> str:
+        if self.parse is _bool:
+            return f"--{'no-' if self.default else ''}{self.name.replace('_', '-')}"
+        return f"--{self.name.replace('_', '-')}"
+
+
+def _positive_int(text) -> int:
+    value = int(text)
+    if value < 1:
+        raise SettingsError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_float(text) -> float:
+    value = float(text)
+    if value < 0:
+        raise SettingsError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+SETTINGS = (
+    Setting("data_dir", None, "Folder for the database, plugins, results and logs "
+            "(default: $XDG_DATA_HOME/torrentlite or ~/.local/share/torrentlite)."),
+    Setting("host", "127.0.0.1", "Address to listen on."),
+    Setting("port", 8080, "TCP port to listen on.", int),
+    Setting("threads", 8, "Worker threads serving HTTP requests.", _positive_int),
+    Setting("trust_loopback", True, "Log clients connecting from 127.0.0.1/::1 in as ionadmin without "
+            "credentials, as Torrent Suite does. Anyone with a shell on this machine then has admin access "
+            "to the API; turn it off on shared machines.", _bool),
+    Setting("db_driver", "apsw", "SQLite driver: apsw or sqlite3.", str, ("apsw", "sqlite3")),
+    Setting("log_level", "info", "Logging level: debug, info, warning or error.", str,
+            ("debug", "info", "warning", "error")),
+    Setting("web_root", "", "Public base URL of this server given to plugins as net_location "
+            "(default: http://<host>:<port>)."),
+    Setting("plugin_slots", 2, "Plugin jobs that may run at once. Torrent Suite's plugin queue has one "
+            "or two slots per host; two keeps one core free for the API on a 2-core PC.", _positive_int),
+    Setting("plugin_memory_floor_mb", 512, "Do not start a plugin job while less memory than this is "
+            "available.", _non_negative_float),
+    Setting("plugin_wall_limit", 86400.0, "Seconds a plugin job may run before it is stopped as Timed Out "
+            "(Torrent Suite: 24 h).", _non_negative_float),
+    Setting("plugin_memory_limit_mb", 0.0, "Address-space limit per plugin job in MiB (0: none).",
+            _non_negative_float),
+    Setting("plugin_nice", 10, "Scheduling niceness of plugin jobs.", int),
+    Setting("executor", "local", "Where plugin jobs run: local (subprocesses) or drmaa (Grid Engine).", str,
+            ("local", "drmaa")),
+)
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class Settings(dict):
+    """Resolved settings (attribute access), with the source each value came from."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self["data_dir"]).expanduser().resolve()
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_path / "torrentlite.sqlite3"
+
+    @property
+    def plugins_path(self) -> Path:
+        return self.data_path / "plugins"
+
+    @property
+    def results_path(self) -> Path:
+        return self.data_path / "results"
+
+    @property
+    def logs_path(self) -> Path:
+        return self.data_path / "logs"
+
+    @property
+    def net_location(self) -> str:
+        if self["web_root"]:
+            return self["web_root"].rstrip("/")
+        host = "127.0.0.1" if self["host"] in ("0.0.0.0", "::", "") else self["host"]
+        return f"http://{host}:{self['port']}"
+
+
+def _parse(setting: Setting, raw, source: str):
+    try:
+        value = setting.parse(raw)
+    except (SettingsError, ValueError) as exc:
+        raise SettingsError(f"{setting.name} (from {source}): {exc}") from None
+    if setting.choices and value not in setting.choices:
+        raise SettingsError(f"{setting.name} (from {source}): {value!r} is not one of {', '.join(setting.choices)}")
+    return value
+
+
+def resolve(flags: Optional[Mapping[str, Any]] = None, environ: Optional[Mapping[str, str]] = None,
+            config_path: Optional[Path] = None) -> Settings:
+    """Defaults < config file (<data_dir>/torrentlite.ini) < environment < flags."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    environ = os.environ if environ is None else environ
+    values = {s.name: s.default for s in SETTINGS}
+    values["data_dir"] = _default_data_dir()
+    data_dir = flags.get("data_dir") or environ.get("TORRENTLITE_DATA_DIR") or values["data_dir"]
+    path = config_path or Path(data_dir).expanduser() / CONFIG_FILE
+    if path.exists():
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except configparser.Error as exc:
+            raise SettingsError(f"cannot read {path}: {exc}") from None
+        if parser.has_section(CONFIG_SECTION):
+            for key, raw in parser.items(CONFIG_SECTION):
+                if key not in SETTINGS_BY_NAME:
+                    raise SettingsError(f"{path}: unknown setting {key!r}")
+                values[key] = _parse(SETTINGS_BY_NAME[key], raw, str(path))
+    for setting in SETTINGS:
+        if setting.env in environ:
+            values[setting.name] = _parse(setting, environ[setting.env], setting.env)
+    for name, raw in flags.items():
+        if name in SETTINGS_BY_NAME:
+            values[name] = _parse(SETTINGS_BY_NAME[name], raw, f"--{name.replace('_', '-')}")
+    values["data_dir"] = values["data_dir"] or data_dir
+    return Settings(values)
+
+
+def help_text() -> str:
+    lines = ["Settings (flag / environment variable / key in <data_dir>/torrentlite.ini [torrentlite]):", ""]
+    for s in SETTINGS:
+        default = "(see help)" if s.default is None else s.default
+        lines.append(f"  {s.name}\n      {s.flag}  {s.env}  default: {default}\n      {s.help}")
+    return "\n".join(lines)

@@ -1,0 +1,48 @@
+"""First start of a data directory: folders, schema, reference data, default users, demo runs."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from torrentlite.settings import Settings
+from torrentlite.store import demo, reference
+from torrentlite.store.db import Store
+from torrentlite.store.load import load_rows
+from torrentlite.store.users import Users
+
+
+@dataclass
+class InitReport:
+    created_schema: bool
+    created_users: bool
+    loaded_reference: int
+    loaded_demo: int
+
+
+def _has_rows(store: Store, table: str) -> bool:
+    return store.db.execute_sql(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone() is not None
+
+
+def prepare_folders(settings: Settings) -> None:
+    for path in (settings.data_path, settings.plugins_path, settings.results_path, settings.logs_path):
+        path.mkdir(parents=True, exist_ok=True)
+    # The database holds API keys; only the server's own user should read it.
+    os.chmod(settings.data_path, 0o700)
+
+
+def initialize(settings: Settings, store: Store, *, demo_data: bool = False) -> InitReport:
+    """Idempotent: a second call on the same data directory changes nothing."""
+    prepare_folders(settings)
+    found = store.migrate()
+    if os.path.exists(settings.db_path):
+        os.chmod(settings.db_path, 0o600)
+    users = Users(store)
+    created_users = users.ensure_defaults()
+    loaded_ref = 0
+    if not _has_rows(store, "globalconfig"):
+        loaded_ref = load_rows(store, reference.reference_rows(settings.results_path))
+    loaded_demo = 0
+    if demo_data and not _has_rows(store, "results"):
+        demo.write_demo_folders(settings.results_path)
+        loaded_demo = load_rows(store, demo.demo_rows(settings.results_path))
+    return InitReport(found == 0, created_users, loaded_ref, loaded_demo)
