@@ -70,7 +70,7 @@ def read_started(job: "JobSpec") -> Optional[float]:
 
 
 def read_outcome(job: "JobSpec") -> Optional[Outcome]:
-    """The exit file of ``job``, or None when absent or unreadable (a half-written file cannot exist: it is renamed into place)."""
+    """The exit file of ``job``, or None if absent or unreadable (it is renamed into place, never half-written)."""
     try:
         fields = exit_path(job.workdir, job.job_id).read_text().split()
     except (FileNotFoundError, NotADirectoryError):
