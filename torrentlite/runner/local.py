@@ -126,7 +126,9 @@ class LocalExecutor(Executor):
         self._signal(run, procs, signal.SIGTERM)
         survivors = self._wait_gone(run, procs, grace)
         if survivors:
-            self._signal(run, survivors + self._tree(run, scan=True), signal.SIGKILL)
+            with run.lock:
+                survivors += [p for p in self._tree(run, scan=True) if p not in survivors]
+            self._signal(run, survivors, signal.SIGKILL)
             survivors = self._wait_gone(run, survivors, max(grace, 2.0))
         with run.lock:
             if run.final is None:
