@@ -255,29 +255,18 @@ class Query:
             column(model, fk_column("experiment")).in_(busy)
 
     # -- ordering --------------------------------------------------------------------------
-    def ordering(self, resource: Resource, keys: Iterable[str]):
+    def ordering(self, resource: Resource, keys: Iterable[str], *, check: bool = True):
+        """ORDER BY terms for `order_by` values; `check=False` for a view's own default order."""
         model = self.model(resource)
-        table = self.store.registry.tables[resource.table]
         terms = []
         for key in keys:
             desc = key.startswith("-")
             path = (key[1:] if desc else key).split("__")
-            name = path[0]
-            if name not in resource.fields:
-                raise bad_request(f"No matching '{name}' field for ordering on.")
-            if name not in resource.ordering:
-                raise bad_request(f"The '{name}' field does not allow ordering.")
-            expr = self._order_expr(table.name, path, model)
-            terms.append(expr.desc(nulls="FIRST") if desc else expr.asc(nulls="LAST"))
-        return terms
-
-    def ordering_unchecked(self, resource: Resource, keys: Iterable[str]):
-        """A view's own default order (may use fields its page does not list)."""
-        model = self.model(resource)
-        terms = []
-        for key in keys:
-            desc = key.startswith("-")
-            expr = self._order_expr(resource.table, (key[1:] if desc else key).split("__"), model)
+            if check and path[0] not in resource.fields:
+                raise bad_request(f"No matching '{path[0]}' field for ordering on.")
+            if check and path[0] not in resource.ordering:
+                raise bad_request(f"The '{path[0]}' field does not allow ordering.")
+            expr = self._order_expr(resource.table, path, model)
             terms.append(expr.desc(nulls="FIRST") if desc else expr.asc(nulls="LAST"))
         return terms
 

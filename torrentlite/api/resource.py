@@ -64,7 +64,7 @@ class ReadHandler:
         if keys:
             terms = self.query.ordering(resource, keys)
         elif resource.rule.order:
-            terms = self.query.ordering_unchecked(resource, resource.rule.order)
+            terms = self.query.ordering(resource, resource.rule.order, check=False)
         else:
             terms = [pk.desc()]
         return terms + [pk.desc()]
