@@ -158,6 +158,11 @@ def _point_fk_where(store, resource, row: dict, fk_name: str, col: str, unwanted
     current = row.get(fk_name)
     sql = f'SELECT "{pk}" FROM "{target}" WHERE "{col}" != ? AND "{col}" IS NOT NULL'
     keys = [r[0] for r in store.db.execute_sql(sql, (unwanted,))]
+    if not keys:
+        owner = store.registry.tables[target].owner
+        _, other = build_row(store, owner)
+        other[col] = "/results/demo" if unwanted == "" else f"not-{unwanted}"
+        keys = [insert_row(store, target, other)]
     row[fk_name] = current if current in keys else keys[0]
 
 
@@ -191,6 +196,8 @@ def _apply_rule(store, resource, row: dict) -> None:
         parts = key.split("__")
         if len(parts) == 1 and row.get(key) == value:
             row[key] = "x"
+        elif len(parts) == 2:
+            _point_fk_where(store, resource, row, parts[0], parts[1], value)
 
 
 def insert_example(store, resource_name: str, obj: dict | None = None):
