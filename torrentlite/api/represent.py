@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Optional
 
 from torrentlite.store.db import Store
 from torrentlite.store.layout import NESTED_SHAPES, Link
-from torrentlite.store.models import column, fk_column, join_for
+from torrentlite.store.models import fk_column, join_for
 from torrentlite.store.registry import FieldDef, Resource
 
 API_PREFIX = "/rundb/api/v1/"
@@ -79,40 +79,34 @@ class Context:
         return values[-1] if values else default
 
     # -- row access --------------------------------------------------------------------------
+    @property
+    def reader(self):
+        return self.store.reader
+
     def fetch(self, table: str, where=None, order=None) -> list[dict]:
-        model = self.store.model(table)
-        fields = model._meta.sorted_fields
-        names = [f.column_name for f in fields]
-        query = model.select(*fields)
-        if where is not None:
-            query = query.where(where)
-        if order is not None:
-            query = query.order_by(*order)
-        return [dict(zip(names, row)) for row in query.tuples()]
+        return self.reader.query(table, where, order)
 
     def rows_by_pk(self, table: str, keys: Iterable) -> dict:
-        keys = {k for k in keys if k is not None}
+        keys = [k for k in {k for k in keys if k is not None}]
         if not keys:
             return {}
         pk = self.store.registry.tables[table].pk
-        model = self.store.model(table)
-        return {row[pk]: row for row in self.fetch(table, column(model, pk).in_(list(keys)))}
+        return {row[pk]: row for row in self.reader.where_in(table, pk, keys)}
 
     def children(self, table: str, via: str, parent_ids: Iterable, link_only: bool = False) -> dict[int, list]:
         """Rows of `table` whose fk `via` points at one of `parent_ids`, grouped by parent, newest first."""
         ids = [i for i in set(parent_ids) if i is not None]
         if not ids:
             return {}
-        model = self.store.model(table)
-        fk = column(model, fk_column(via))
-        pk = column(model, self.store.registry.tables[table].pk)
+        fk = fk_column(via)
+        pk = self.store.registry.tables[table].pk
         grouped = defaultdict(list)
         if link_only:
-            for parent, child in model.select(fk, pk).where(fk.in_(ids)).order_by(pk.desc()).tuples():
+            for parent, child in self.reader.pairs(table, fk, pk, ids, pk):
                 grouped[parent].append(child)
             return grouped
-        for row in self.fetch(table, fk.in_(ids), order=[pk.desc()]):
-            grouped[row[fk_column(via)]].append(row)
+        for row in self.reader.where_in(table, fk, ids, order_desc=pk):
+            grouped[row[fk]].append(row)
         return grouped
 
     def linked(self, table: str, name: str, link: Link, ids: Iterable) -> dict[int, list]:
@@ -121,11 +115,9 @@ class Context:
         if not ids:
             return {}
         jt = join_for(table, name, link)
-        join_model = self.store.model(jt.name)
-        mine, theirs = (join_model.src_id, join_model.dst_id) if link.kind == "m2m" else \
-            (join_model.dst_id, join_model.src_id)
+        mine, theirs = ("src_id", "dst_id") if link.kind == "m2m" else ("dst_id", "src_id")
         grouped = defaultdict(list)
-        for a, b in join_model.select(mine, theirs).where(mine.in_(ids)).order_by(theirs.desc()).tuples():
+        for a, b in self.reader.pairs(jt.name, mine, theirs, ids, theirs):
             grouped[a].append(b)
         return grouped
 

@@ -95,18 +95,7 @@ class ReadHandler:
         return {"meta": meta, "objects": objects}
 
     def _page(self, resource, where, order, limit, offset, ctx) -> list[dict]:
-        model = self.store.model(resource.table)
-        fields = model._meta.sorted_fields
-        names = [f.column_name for f in fields]
-        query = model.select(*fields)
-        if where is not None:
-            query = query.where(where)
-        query = query.order_by(*order)
-        if limit:
-            query = query.limit(limit)
-        if offset:
-            query = query.offset(offset)
-        return [dict(zip(names, row)) for row in query.tuples()]
+        return self.store.reader.query(resource.table, where, order, limit, offset)
 
     def rows_for_keys(self, resource: Resource, keys: list) -> dict:
         model = self.store.model(resource.table)

@@ -11,6 +11,7 @@ import peewee
 
 from torrentlite.store.models import build_models, schema_ddl
 from torrentlite.store.registry import Registry, load_registry
+from torrentlite.store.rows import RowReader
 
 SCHEMA_VERSION = 1
 
@@ -105,6 +106,7 @@ class Store:
         self.registry = registry or load_registry()
         self.db = make_database(self.path, driver)
         self.models = build_models(self.registry, self.db)
+        self.reader = RowReader(self)
         self._write_lock = threading.RLock()
 
     def model(self, table: str):
