@@ -8,6 +8,7 @@ from peewee import fn
 
 from torrentlite.api.represent import Context, computes, detail_uri, wire_value
 from torrentlite.store import layout
+from torrentlite.store.paths import report_dir
 from torrentlite.store.models import column, fk_column
 
 _PLAN_FULL = layout.PLAN_FULL_VIEWS
@@ -22,16 +23,6 @@ def _pks(rows):
 
 
 # -- results ------------------------------------------------------------------------------------
-def report_dir(storage: dict | None, report_link: str) -> str:
-    """The report folder on disk: the storage's dirPath plus the link below its web path."""
-    if not storage or not report_link:
-        return ""
-    web = (storage.get("webServerPath") or "").rstrip("/")
-    link = report_link.rstrip("/")
-    tail = link[len(web):] if web and link.startswith(web) else link
-    return str(Path(storage.get("dirPath") or "/")) + "/" + tail.lstrip("/")
-
-
 def result_report_dirs(ctx: Context, rows) -> list[str]:
     storages = ctx.rows_by_pk("reportstorage", _fk(rows, "reportstorage"))
     return [report_dir(storages.get(row.get(fk_column("reportstorage"))), row.get("reportLink") or "")
