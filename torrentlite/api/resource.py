@@ -1,12 +1,12 @@
 """Generic read endpoints for every resource: list, detail, schema and set (tastypie's shapes)."""
 from __future__ import annotations
 
-import os
 from urllib.parse import urlencode
 
 from torrentlite.api import computed, computed_composite, computed_plans  # noqa: F401  (register fields)
 from torrentlite.api.errors import canned, not_found
-from torrentlite.api.query import DEFAULT_LIMIT, MAX_LIMIT, Query, truthy, parse_paging
+from torrentlite.api.query import DEFAULT_LIMIT, MAX_LIMIT, Query, parse_paging
+from torrentlite.api.special_filters import field_params, special_filters
 from torrentlite.api.represent import Context, Representer, list_uri
 from torrentlite.store.db import Store
 from torrentlite.store.models import column
@@ -53,7 +53,7 @@ class ReadHandler:
 
     def conditions(self, resource: Resource, params: dict, *, listing: bool = True) -> list:
         conds = self.query.view_conditions(resource, listing=listing)
-        conds += self.query.filters_from_params(resource, params)
+        conds += self.query.filters_from_params(resource, field_params(resource, params))
         conds += special_filters(self, resource, params)
         return conds
 
@@ -149,23 +149,6 @@ def _and(conds):
 def _page_link(path: str, params: dict, offset: int, limit: int) -> str:
     rest = [(k, v) for k, values in params.items() if k not in ("limit", "offset") for v in values]
     return f"{path}?{urlencode([('offset', offset), ('limit', limit)] + rest)}"
-
-
-def special_filters(handler: ReadHandler, resource: Resource, params: dict) -> list:
-    """Resource-specific query parameters that are not field filters (notes §2.4)."""
-    model = handler.store.model(resource.table)
-    conds = []
-    value = (lambda name: params[name][-1] if name in params else None)
-    if resource.table == "results" and value("isThumbnail") in ("yes", "no"):
-        has = column(model, "metaData").contains("thumb")
-        conds.append(has if value("isThumbnail") == "yes" else ~has)
-    if resource.name == "plugin" and value("isConfig") is not None:
-        wanted = truthy(value("isConfig"))
-        rows = handler.context({}).fetch("plugin", column(model, "active") == 1)
-        ids = [r["id"] for r in rows if bool(r.get("path")) and os.path.exists(os.path.join(r["path"], "config.html"))]
-        pk = column(model, "id")
-        conds.append(pk.in_(ids) if wanted else pk.not_in(ids))
-    return conds
 
 
 def list_path(resource: Resource) -> str:
