@@ -352,11 +352,11 @@ for _kit in SHARED_TABLES["kitinfo"][1]:
 
 # Columns that view rules, default orders and common list filters use, beyond FKs and uniques.
 INDEXES: dict[str, tuple[str, ...]] = {
-    "kitinfo": ("kitType", "isActive", "instrumentType", "name"),
+    "kitinfo": ("kitType", "isActive", "instrumentType", "samplePrep_instrumentType", "name"),
     "plannedexperiment": ("planStatus", "isReusable", "planExecuted", "isSystemDefault", "templatingKitName",
                           "planShortID", "planGUID", "planName", "date"),
     "results": ("timeStamp", "status", "resultsName"),
-    "experiment": ("expName", "status", "expDir", "resultDate", "date"),
+    "experiment": ("expName", "status", "expDir", "resultDate", "date", "ftpStatus"),
     "eventlog": ("content_type", "object_pk", "created"),
     "plugin": ("name", "active"),
     "referencegenome": ("short_name", "index_version"),
