@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import bottle
 
-from torrentlite.api import endpoints
+from torrentlite.api import endpoints, plugins
 from torrentlite.api.errors import CANNED_MESSAGE
 from torrentlite.api.http import Api, mount
 from torrentlite.settings import Settings
@@ -40,8 +40,10 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     store = store or Store(settings.db_path, settings.db_driver)
     api = Api(store, settings)
     endpoints.register(api)
+    plugins.register(api)
     wsgi = bottle.Bottle(catchall=True)
     wsgi.default_error_handler = _json_error
     # peewee keeps one SQLite connection per thread; waitress's threads live as long as the server.
     mount(wsgi, api)
+    plugins.mount_pages(wsgi, api)
     return App(settings, store, api, wsgi)
