@@ -276,17 +276,24 @@ class Query:
         if name in table.columns:
             if len(path) > 1:
                 raise bad_request(f"The '{name}' field does not support relations.")
-            return column(model, name)
+            return _bound(model, name)
         link = table.links.get(name)
         if link is None or link.kind != "fk":
             raise bad_request(f"The '{name}' field does not allow ordering.")
-        fk = column(model, fk_column(name))
+        fk = _bound(model, fk_column(name))
         if len(path) == 1:
             return fk
         target_model = self.store.model(link.table).alias()
-        target_pk = column(target_model, self.store.registry.tables[link.table].pk)
+        target_pk = _bound(target_model, self.store.registry.tables[link.table].pk)
         inner = self._order_expr(link.table, path[1:], target_model)
-        return target_model.select(inner).where(target_pk == fk).limit(1)
+        # A scalar subquery; wrapped so it takes ASC/DESC like a column.
+        return peewee.NodeList((target_model.select(inner).where(target_pk == fk).limit(1),))
+
+
+def _bound(model, name: str):
+    """The field stored in column `name`, bound to `model` even when it is an alias."""
+    field = column(model, name)
+    return getattr(model, field.name) if isinstance(model, peewee.ModelAlias) else field
 
 
 def parse_paging(params: dict[str, list[str]], default_limit: int = DEFAULT_LIMIT,

@@ -350,6 +350,13 @@ for _kit in SHARED_TABLES["kitinfo"][1]:
     _kind = dict(VIEW_RULES[_kit].where)["kitType"]
     FILTERING_OVERRIDES[_kit] = {"kitType": [_kind]}
 
+# Ordering allowed per resource when it is not "every stored field" (tastypie's Meta.ordering):
+# PluginResultJob has no ordering list at all, location lists only name (and a comment it lacks).
+ORDERING_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "PluginResultJob": (),
+    "location": ("name", "comment"),
+}
+
 # Columns that view rules, default orders and common list filters use, beyond FKs and uniques.
 INDEXES: dict[str, tuple[str, ...]] = {
     "kitinfo": ("kitType", "isActive", "instrumentType", "samplePrep_instrumentType", "name"),

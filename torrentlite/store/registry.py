@@ -215,7 +215,8 @@ def load_registry() -> Registry:
             continue
         table = tables[table_name]
         fields = {fs.name: _resolve_field(name, table, fs) for fs in spec.fields}
-        ordering = tuple(n for n, fd in fields.items() if fd.source in ("column", "relation"))
+        ordering = layout.ORDERING_OVERRIDES.get(
+            name, tuple(n for n, fd in fields.items() if fd.source in ("column", "relation")))
         resources[name] = Resource(
             name=name, spec=spec, table=table_name, fields=fields,
             rule=layout.VIEW_RULES.get(name, layout.ViewRule()),
