@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("permissions", nargs="+")
         _add_setting_flags(p)
     user.set_defaults(func=cmd_user)
+    from torrentlite import cli_plugin
+    cli_plugin.add_parser(sub, _add_setting_flags)
     return parser
 
 
