@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from torrentlite.api import computed, computed_composite, computed_plans  # noqa: F401  (register fields)
+from torrentlite.api import arvados, computed, computed_composite, computed_plans  # noqa: F401  (register fields)
 from torrentlite.api.errors import canned, not_found
 from torrentlite.api.query import DEFAULT_LIMIT, MAX_LIMIT, Query, parse_paging
 from torrentlite.api.special_filters import field_params, special_filters
@@ -75,8 +75,10 @@ class ReadHandler:
         limit, offset = parse_paging(params, default_limit, max_limit)
         if max_limit is not None and limit == 0:
             limit = MAX_LIMIT
-        conds = self.conditions(resource, params)
-        order = self.order(resource, params)
+        arv = arvados.parse(self, resource, params)
+        conds = self.conditions(resource, params) + arv.conditions
+        order = self.order(resource, {**params, "order_by": arv.order}) if arv.order else self.order(resource, params)
+        count = count and arv.count
         model = self.store.model(resource.table)
         ctx = self.context(params, user=user)
         with self.store.read():
@@ -84,7 +86,7 @@ class ReadHandler:
             total = query.count() if count else None
             where = _and(conds)
             rows = self._page(resource, where, order, limit, offset, ctx)
-            objects = self.representer.dehydrate(resource, rows, ctx)
+            objects = arv.project(self.representer.dehydrate(resource, rows, ctx))
         meta = {"limit": limit, "offset": offset}
         if total is not None:
             meta["total_count"] = total

@@ -1,0 +1,186 @@
+"""What saving a plan does beyond its own row: the experiment, its analysis settings, samples, projects.
+
+Every resource over the plan table (plannedexperimentdb and the plan views) goes through here.
+The plan views show experiment and EAS values under plan-style names (`chipType`, `library`,
+`barcodeId`…); on input those names write the plan's experiment and its latest EAS.
+"""
+from __future__ import annotations
+
+import random
+import string
+import uuid
+
+from torrentlite.api.computed_plans import _FROM_EAS, _FROM_EXPERIMENT
+from torrentlite.api.errors import bad_request
+from torrentlite.api.write_hydrate import WriteContext, convert, parse_bool
+from torrentlite.store.fields import utcnow
+from torrentlite.store.load import set_links
+from torrentlite.store.models import column, fk_column
+
+SHORT_ID_CHARS = string.ascii_uppercase + string.digits
+# Keys only the plan endpoints read (not fields of any plan resource's table).
+PLAN_ONLY_KEYS = ("projects", "project", "sample", "include_plugin_default_selection", "sampleSetDisplayedName",
+                  "applicationGroupDisplayedName", "sampleGroupingName")
+
+
+def _short_id(store) -> str:
+    model = store.model("plannedexperiment")
+    field = column(model, "planShortID")
+    rng = random.SystemRandom()
+    while True:
+        candidate = "".join(rng.choice(SHORT_ID_CHARS) for _ in range(5))
+        if not model.select(field).where(field == candidate).exists():
+            return candidate
+
+
+def _names(value) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [n.strip() for n in value.split(",") if n.strip()]
+    if isinstance(value, list) and all(isinstance(n, str) for n in value):
+        return [n.strip() for n in value if n.strip()]
+    raise bad_request("The 'projects' field expects project names: a string or a list of strings.")
+
+
+class PlanHooks:
+    """Before/after hooks for every resource stored in the plan table."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.store = handler.store
+        self.registry = handler.registry
+
+    def before(self, resource, body: dict, ctx: WriteContext, key):
+        body = dict(body)
+        extra = {k: body.pop(k) for k in PLAN_ONLY_KEYS if k in body}
+        extra.update({k: body[k] for k in list(_FROM_EXPERIMENT) + list(_FROM_EAS) if k in body})
+        ctx.plan_extra = extra
+        values = {"date": utcnow()}
+        if key is None:
+            name = body.get("planName")
+            if not isinstance(name, str) or not name.strip():
+                raise bad_request("The 'planName' field has no data and doesn't allow a null value.")
+            body.setdefault("planDisplayedName", name)
+            values["planShortID"] = _short_id(self.store)
+            body.setdefault("planGUID", str(uuid.uuid4()))
+            if not body.get("planStatus"):
+                body["planStatus"] = "planned"
+            body.setdefault("origin", "api")
+        if isinstance(body.get("planName"), str):
+            body["planName"] = body["planName"].strip().replace(" ", "_")
+        return body, values
+
+    def after(self, resource, pk, body: dict, ctx: WriteContext, created: bool) -> None:
+        extra = getattr(ctx, "plan_extra", {})
+        plan = self.store.model("plannedexperiment")
+        row = plan.select().where(column(plan, "id") == pk).dicts().first()
+        experiment_id = self._experiment(pk, row, extra)
+        self._eas(experiment_id, extra, created)
+        if "sample" in extra or "barcodedSamples" in extra:
+            self._samples(experiment_id, extra)
+        if "projects" in extra or "project" in extra:
+            names = _names(extra.get("projects")) + _names(extra.get("project"))
+            self._projects(pk, names, ctx)
+
+    # -- experiment and EAS -------------------------------------------------------------------------
+    def _converted(self, table: str, mapping: dict, extra: dict) -> dict:
+        columns = self.registry.tables[table].columns
+        values = {}
+        for key, col in mapping.items():
+            if key in extra and col in columns and extra[key] is not None:
+                values[col] = convert(columns[col], extra[key], key)
+        return values
+
+    def _experiment(self, plan_id, plan_row: dict, extra: dict) -> int:
+        model = self.store.model("experiment")
+        plan_fk = column(model, fk_column("plan"))
+        existing = model.select(column(model, "id")).where(plan_fk == plan_id).order_by(
+            column(model, "id").desc()).scalar()
+        values = self._converted("experiment", _FROM_EXPERIMENT, extra)
+        if existing is not None:
+            if values:
+                model.update({column(model, c): v for c, v in values.items()}).where(
+                    column(model, "id") == existing).execute()
+            return existing
+        guid = plan_row.get("planGUID") or str(uuid.uuid4())
+        row = {"expName": guid, "unique": guid, "status": plan_row.get("planStatus") or "planned",
+               "chipType": "", "flows": 0, "cycles": 0, "expDir": "", "pgmName": "", "date": utcnow(),
+               "displayName": plan_row.get("planShortID") or "", "runMode": plan_row.get("runMode") or "",
+               "storage_options": plan_row.get("storage_options") or "A",
+               fk_column("plan"): plan_id, **values}
+        if "chipType" in values:
+            row["chipType"] = str(values["chipType"]).replace('"', "")
+        return model.insert({column(model, c): v for c, v in row.items()}).execute()
+
+    def _eas(self, experiment_id: int, extra: dict, created: bool) -> None:
+        model = self.store.model("experimentanalysissettings")
+        exp_fk = column(model, fk_column("experiment"))
+        existing = model.select(column(model, "id")).where(exp_fk == experiment_id).order_by(
+            column(model, "id").desc()).scalar()
+        values = self._converted("experimentanalysissettings", _FROM_EAS, extra)
+        if existing is not None:
+            if values:
+                model.update({column(model, c): v for c, v in values.items()}).where(
+                    column(model, "id") == existing).execute()
+            return
+        config = self.store.model("globalconfig")
+        defaults = config.select(column(config, "default_library_key"), column(config, "default_test_fragment_key")) \
+            .order_by(column(config, "id")).tuples().first() or ("", "")
+        row = {"libraryKey": defaults[0] or "", "tfKey": defaults[1] or "", "status": "plan", "isEditable": True,
+               "date": utcnow(), "barcodedSamples": {}, "selectedPlugins": {}, exp_fk.column_name: experiment_id,
+               **values}
+        include_defaults = parse_bool(extra.get("include_plugin_default_selection", True),
+                                      "include_plugin_default_selection")
+        if include_defaults:
+            row["selectedPlugins"] = self._with_default_plugins(row["selectedPlugins"])
+        model.insert({column(model, c): v for c, v in row.items()}).execute()
+
+    def _with_default_plugins(self, selected):
+        plugin = self.store.model("plugin")
+        rows = plugin.select().where(column(plugin, "defaultSelected") == 1, column(plugin, "active") == 1) \
+            .order_by(column(plugin, "name"), column(plugin, "id").desc()).dicts()
+        defaults = {}
+        for p in rows:
+            defaults.setdefault(p["name"], {"id": p["id"], "name": p["name"], "version": p["version"],
+                                            "userInput": {}, "features": []})
+        if isinstance(selected, list):
+            have = {item.get("name") for item in selected if isinstance(item, dict)}
+            return selected + [v for n, v in defaults.items() if n not in have]
+        merged = dict(defaults)
+        merged.update(selected or {})
+        return merged
+
+    # -- samples and projects ----------------------------------------------------------------------
+    def _sample_id(self, name: str) -> int:
+        model = self.store.model("sample")
+        found = model.select(column(model, "id")).where(column(model, "name") == name).scalar()
+        if found is not None:
+            return found
+        return model.insert({column(model, "name"): name.replace(" ", "_"), column(model, "displayedName"): name,
+                             column(model, "status"): "planned", column(model, "externalId"): "",
+                             column(model, "description"): "", column(model, "date"): utcnow()}).execute()
+
+    def _samples(self, experiment_id: int, extra: dict) -> None:
+        names = []
+        if isinstance(extra.get("sample"), str) and extra["sample"].strip():
+            names.append(extra["sample"].strip())
+        barcoded = extra.get("barcodedSamples")
+        if isinstance(barcoded, dict):
+            names += [str(n) for n in barcoded]
+        ids = [self._sample_id(n) for n in names]
+        set_links(self.store, "experiment", "samples", experiment_id, ids)
+
+    def _projects(self, plan_id: int, names: list[str], ctx: WriteContext) -> None:
+        model = self.store.model("project")
+        ids = []
+        for name in dict.fromkeys(names):
+            found = model.select(column(model, "id")).where(column(model, "name") == name).scalar()
+            if found is None:
+                self.handler.hydrator.require(ctx, "add", "project")
+                now = utcnow()
+                found = model.insert({column(model, "name"): name, column(model, "public"): True,
+                                      column(model, "created"): now, column(model, "modified"): now,
+                                      column(model, fk_column("creator")): getattr(ctx.user, "id", None)}).execute()
+            ids.append(found)
+        set_links(self.store, "plannedexperiment", "projects", plan_id, ids)
