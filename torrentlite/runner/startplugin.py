@@ -27,10 +27,17 @@ _CHEF_FIELDS = ("chefInstrumentName", "chefStatus", "chefProgress", "chefMessage
 _DM_CATEGORIES = ("Signal Processing Input", "Basecalling Input", "Output Files", "Intermediate Files")
 
 
+# Column lists per table (the schema is fixed for a process; apsw cursors have no description when empty).
+_COLUMNS: Dict[str, List[str]] = {}
+
+
 def fetch(db, table: str, where: str, params=()) -> List[dict]:
     """Rows of ``table`` as dicts, JSON text columns parsed."""
-    cursor = db.execute_sql(f'SELECT * FROM "{table}" WHERE {where}', tuple(params))
-    names = [d[0] for d in cursor.description]
+    names = _COLUMNS.get(table)
+    if names is None:
+        names = _COLUMNS[table] = [r[1] for r in db.execute_sql(f'PRAGMA table_info("{table}")').fetchall()]
+    listed = ", ".join(f'"{n}"' for n in names)
+    cursor = db.execute_sql(f'SELECT {listed} FROM "{table}" WHERE {where}', tuple(params))
     rows = []
     for values in cursor.fetchall():
         row = dict(zip(names, values))

@@ -1,0 +1,258 @@
+"""RunLevelScheduler with real subprocesses: states, run-level and depends ordering, LAST, slots, limits."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from runplugins import add_plugin, events, job_rows, scheduler_for
+from torrentlite.runner.scheduler import LaunchError, RunLevelScheduler
+from torrentlite.runner.states import FAILED_VALIDATION
+
+RESULT = 1          # the demo's non-barcoded run
+BARCODED = 2        # the demo's barcoded run (IonXpress_001-004)
+
+
+@pytest.fixture
+def env(app, tmp_path):
+    class Env:
+        pass
+    e = Env()
+    e.app, e.store = app, app.store
+    e.plugins, e.events = tmp_path / "plugins", tmp_path / "events"
+    e.sched = scheduler_for(app, plugin_slots=2)
+    yield e
+    e.sched.stop()
+
+
+def run(sched: RunLevelScheduler, timeout=30.0):
+    assert sched.run_until_idle(timeout=timeout), "jobs did not finish in time"
+
+
+def state_of(store, pr_id):
+    return [r["state"] for r in job_rows(store, pr_id)]
+
+
+@pytest.mark.parametrize("body,state", [
+    ("", "Completed"),
+    ("return False", "Completed"),
+    ("raise RuntimeError('boom')", "Error"),
+    ("sys.exit(3)", "Error"),
+    ("os._exit(7)", "Error"),
+])
+def test_final_state_per_outcome(env, body, state):
+    add_plugin(env.store, env.plugins, env.events, "Outcome", body)
+    [launched] = env.sched.launch(RESULT, ["Outcome"])
+    assert state_of(env.store, launched["pluginresult"]) == ["Queued"]
+    run(env.sched)
+    [row] = job_rows(env.store, launched["pluginresult"])
+    assert row["state"] == state
+    assert row["starttime"] and row["endtime"]
+    assert set(row["usage"]) >= {"wall_seconds", "cpu_seconds", "peak_rss_bytes"}
+    assert row["usage"]["cpu_seconds"] > 0
+    log = Path(launched["results_dir"], "drmaa_stdout.txt").read_text()
+    if "boom" in body:
+        assert "RuntimeError: boom" in log
+
+
+def test_results_json_becomes_store_and_size_is_recorded(env):
+    add_plugin(env.store, env.plugins, env.events, "Store", """
+        json.dump({"answer": 42}, open("results.json", "w"))
+        open("Store_block.html", "w").write("<p>hi</p>")
+    """)
+    [launched] = env.sched.launch(RESULT, ["Store"])
+    run(env.sched)
+    row = env.store.db.execute_sql('SELECT store, size, inodes, apikey FROM "pluginresult" WHERE id = ?',
+                                   (launched["pluginresult"],)).fetchone()
+    assert json.loads(row[0]) == {"answer": 42}
+    assert row[1] > 0 and row[2] >= 5
+    assert len(row[3]) == 40 and int(row[3], 16) >= 0
+
+
+def test_time_limit_gives_timed_out(env):
+    env.sched.settings["plugin_wall_limit"] = 1.0
+    add_plugin(env.store, env.plugins, env.events, "Slow", "time.sleep(30)")
+    [launched] = env.sched.launch(RESULT, ["Slow"])
+    t0 = time.monotonic()
+    run(env.sched, timeout=20)
+    assert time.monotonic() - t0 < 15
+    assert state_of(env.store, launched["pluginresult"]) == ["Timed Out"]
+
+
+def test_cancel_kills_the_tree_while_a_child_runs(env):
+    add_plugin(env.store, env.plugins, env.events, "Child", """
+        import subprocess
+        child = subprocess.Popen(["sleep", "60"])
+        open("child.pid", "w").write(str(child.pid))
+        child.wait()
+    """)
+    [launched] = env.sched.launch(RESULT, ["Child"])
+    pidfile = Path(launched["results_dir"], "child.pid")
+    deadline = time.monotonic() + 15
+    while not pidfile.exists() and time.monotonic() < deadline:
+        env.sched.tick()
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    assert env.sched.cancel(launched["pluginresult"], grace=2.0) == 1
+    assert state_of(env.store, launched["pluginresult"]) == ["Cancelled"]
+    time.sleep(0.2)
+    try:
+        assert psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        pass
+    env.sched.tick()
+    assert state_of(env.store, launched["pluginresult"]) == ["Cancelled"]
+
+
+def test_run_levels_in_pipeline_order_with_post_folder(env):
+    levels = ["last", "post", "default", "pre", "separator"]
+    add_plugin(env.store, env.plugins, env.events, "Levels", "time.sleep(0.1)", runlevels=levels)
+    [launched] = env.sched.launch(RESULT, ["Levels"])
+    run(env.sched)
+    seen = [e for e in events(env.events) if e["kind"] == "start"]
+    assert [e["level"] for e in seen] == ["pre", "separator", "default", "post", "last"]
+    ends = {e["level"]: e["t"] for e in events(env.events) if e["kind"] == "end"}
+    for before, after in zip(seen, seen[1:]):
+        assert ends[before["level"]] <= after["t"]
+    assert state_of(env.store, launched["pluginresult"]) == ["Completed"] * 5
+    assert Path(launched["results_dir"], "post", "startplugin.json").is_file()
+    assert not Path(launched["results_dir"], "post", "post").exists()
+
+
+def test_depends_orders_within_a_launch(env):
+    add_plugin(env.store, env.plugins, env.events, "Base", "time.sleep(0.5)")
+    add_plugin(env.store, env.plugins, env.events, "Dependant", "", depends=["Base"])
+    out = env.sched.launch(RESULT, ["Dependant", "Base"])
+    run(env.sched)
+    ev = {(e["name"], e["kind"]): e["t"] for e in events(env.events)}
+    assert ev[("Base", "end")] <= ev[("Dependant", "start")]
+    dep = next(o for o in out if o["plugin"] == "Dependant")
+    sp = json.loads(Path(dep["results_dir"], "startplugin.json").read_text())
+    base = next(o for o in out if o["plugin"] == "Base")
+    assert sp["depends"]["Base"]["pluginresult"] == base["pluginresult"]
+
+
+def test_last_jobs_wait_for_everything_and_run_one_at_a_time(env):
+    env.sched.settings["plugin_slots"] = 4
+    add_plugin(env.store, env.plugins, env.events, "Early", "time.sleep(0.6)")
+    add_plugin(env.store, env.plugins, env.events, "LastA", "time.sleep(0.3)", runlevels=["last"])
+    add_plugin(env.store, env.plugins, env.events, "LastB", "time.sleep(0.3)", runlevels=["last"])
+    add_plugin(env.store, env.plugins, env.events, "Export", "time.sleep(0.3)", features=["export"])
+    env.sched.launch(RESULT, ["LastA", "LastB", "Early", "Export"])
+    run(env.sched)
+    ev = events(env.events)
+    spans = {}
+    for e in ev:
+        spans.setdefault(e["name"], {})[e["kind"]] = e["t"]
+    serial = sorted(("LastA", "LastB", "Export"), key=lambda n: spans[n]["start"])
+    for name in serial:
+        assert spans[name]["start"] >= spans["Early"]["end"]
+    for a, b in zip(serial, serial[1:]):
+        assert spans[a]["end"] <= spans[b]["start"]
+
+
+def test_concurrency_never_above_slots(env):
+    env.sched.settings["plugin_slots"] = 2
+    for i in range(5):
+        add_plugin(env.store, env.plugins, env.events, f"Par{i}", "time.sleep(0.4)")
+    env.sched.launch(RESULT, [f"Par{i}" for i in range(5)])
+    run(env.sched)
+    points = sorted([(e["t"], 1 if e["kind"] == "start" else -1) for e in events(env.events)],
+                    key=lambda p: (p[0], p[1]))
+    level = peak = 0
+    for _t, delta in points:
+        level += delta
+        peak = max(peak, level)
+    assert peak == 2
+    # FIFO: the job ids started in order
+    starts = [e["name"] for e in events(env.events) if e["kind"] == "start"]
+    assert starts[:2] == sorted(starts[:2]) and starts[-1] == "Par4"
+
+
+def test_requires_configuration_fails_validation_without_a_job(env):
+    add_plugin(env.store, env.plugins, env.events, "NeedsConfig", "", requires_configuration=True)
+    [launched] = env.sched.launch(RESULT, ["NeedsConfig"])
+    assert launched["state"] == FAILED_VALIDATION and launched["jobs"] == []
+    assert job_rows(env.store, launched["pluginresult"]) == []
+    [launched] = env.sched.launch(RESULT, ["NeedsConfig"], pluginconfig={"x": 1})
+    run(env.sched)
+    assert state_of(env.store, launched["pluginresult"]) == ["Completed"]
+
+
+def test_config_priority_instance_global_plan_file(env):
+    add_plugin(env.store, env.plugins, env.events, "Cfg", "", config={"from": "global"})
+    (env.plugins / "Cfg" / "pluginconfig.json").write_text('{"from": "file"}')
+    [a] = env.sched.launch(RESULT, ["Cfg"], pluginconfig={"from": "instance"})
+    [b] = env.sched.launch(RESULT, ["Cfg"])
+    run(env.sched)
+    got = [json.loads(Path(x["results_dir"], "startplugin.json").read_text())["pluginconfig"] for x in (a, b)]
+    assert got == [{"from": "instance"}, {"from": "global"}]
+    with env.store.write():
+        env.store.db.execute_sql('UPDATE "plugin" SET config = ? WHERE name = ?', ("{}", "Cfg"))
+    [c] = env.sched.launch(RESULT, ["Cfg"])
+    run(env.sched)
+    assert json.loads(Path(c["results_dir"], "startplugin.json").read_text())["pluginconfig"] == {"from": "file"}
+
+
+def test_rerun_into_the_same_plugin_result(env):
+    add_plugin(env.store, env.plugins, env.events, "Again", "")
+    [first] = env.sched.launch(RESULT, ["Again"])
+    run(env.sched)
+    key = env.store.db.execute_sql('SELECT apikey FROM "pluginresult" WHERE id=?', (first["pluginresult"],)).fetchone()
+    [second] = env.sched.launch(RESULT, ["Again"], pluginresult=first["pluginresult"])
+    run(env.sched)
+    assert second["pluginresult"] == first["pluginresult"] and second["results_dir"] == first["results_dir"]
+    rows = job_rows(env.store, first["pluginresult"])
+    assert [r["state"] for r in rows] == ["Completed", "Completed"]
+    assert rows[0]["jobid"] < rows[1]["jobid"]
+    assert Path(first["results_dir"], "drmaa_stdout.txt.~1~").is_file()
+    assert env.store.db.execute_sql('SELECT apikey FROM "pluginresult" WHERE id=?',
+                                    (first["pluginresult"],)).fetchone() == key
+
+
+def test_unknown_and_disabled_plugins_are_refused(env):
+    add_plugin(env.store, env.plugins, env.events, "Off", "", selected=False)
+    for ref in ("Nope", "Off", 9999, None):
+        with pytest.raises(LaunchError) as info:
+            env.sched.launch(RESULT, [ref])
+        assert info.value.status == 410
+    with pytest.raises(LaunchError) as info:
+        env.sched.launch(424242, ["Off"])
+    assert info.value.status == 404
+
+
+def test_job_ids_are_never_reused_across_schedulers(env):
+    add_plugin(env.store, env.plugins, env.events, "Ids", "")
+    [a] = env.sched.launch(RESULT, ["Ids"])
+    run(env.sched)
+    env.sched.delete(a["pluginresult"])
+    other = scheduler_for(env.app)
+    [b] = other.launch(RESULT, ["Ids"])
+    assert b["jobs"][0] > a["jobs"][0]
+    assert not Path(a["results_dir"]).exists()
+
+
+def test_pipeline_filters_run_types_and_uses_plan_selection(env):
+    add_plugin(env.store, env.plugins, env.events, "Whole", "", runtypes=["wholechip"])
+    add_plugin(env.store, env.plugins, env.events, "Composite", "", runtypes=["composite"])
+    out = env.sched.launch(RESULT, ["Whole", "Composite"], run_mode="pipeline")
+    assert [o["plugin"] for o in out] == ["Whole"]
+    run(env.sched)
+    sp = json.loads(Path(out[0]["results_dir"], "startplugin.json").read_text())
+    assert sp["runplugin"]["run_mode"] == "pipeline"
+
+
+def test_tick_thread_runs_jobs_and_stops(env):
+    add_plugin(env.store, env.plugins, env.events, "Threaded", "")
+    env.sched.start()
+    [launched] = env.sched.launch(RESULT, ["Threaded"])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and state_of(env.store, launched["pluginresult"]) != ["Completed"]:
+        time.sleep(0.05)
+    assert state_of(env.store, launched["pluginresult"]) == ["Completed"]
+    env.sched.stop(timeout=5)
+    assert env.sched._thread is None
