@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 import bottle
 
 from torrentlite.api.errors import ApiError, bad_request, not_found, unauthorized
-from torrentlite.api.http import Api, Call, Response
+from torrentlite.api.http import Api, Call, Response, encode
 from torrentlite.runner.extend import ERROR, MISSING, ExtendRunner
 from torrentlite.runner.inspect import PluginError
 from torrentlite.runner.manager import CONFIG_PAGES, PluginManager
@@ -229,7 +229,9 @@ def register(api: Api) -> None:
         if outcome.status == ERROR:
             log.warning("extend.py call failed: %s", outcome.message)
             raise ApiError(500, {"error": outcome.message})
-        return Response(200, outcome.result)
+        # Encoded here so that strings and null come back as JSON too, as the real serializer does.
+        payload, ctype = encode(outcome.result, call.params)
+        return Response(200, payload, {"Content-Type": ctype})
 
     del resource
 
