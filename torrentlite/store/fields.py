@@ -39,8 +39,13 @@ class UTCDateTimeField(peewee.Field):
     def python_value(self, value):
         if value is None or isinstance(value, datetime):
             return value
-        return datetime.strptime(value, STORED_FORMAT).replace(tzinfo=timezone.utc) if len(value) == 26 \
-            else to_utc(value)
+        if len(value) == 26:
+            # The stored format is ISO 8601 with a space; fromisoformat reads it ~20x faster than strptime.
+            try:
+                return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+            except ValueError:
+                pass
+        return to_utc(value)
 
 
 class JSONTextField(peewee.Field):
