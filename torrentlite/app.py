@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import bottle
 
 from torrentlite.api import endpoints, plugins
+from torrentlite.api import plugin_runs
 from torrentlite.api.errors import CANNED_MESSAGE
 from torrentlite.api.http import Api, mount
 from torrentlite.api.write import WriteHandler, register as register_writes
@@ -25,8 +26,16 @@ class App:
     store: Store
     api: Api
     wsgi: bottle.Bottle
+    scheduler: object = None
+
+    def start(self) -> None:
+        """Start the plugin scheduler thread (recovers jobs left by a previous run first)."""
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.store.close()
 
 
@@ -48,4 +57,6 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     # peewee keeps one SQLite connection per thread; waitress's threads live as long as the server.
     mount(wsgi, api)
     plugins.mount_pages(wsgi, api)
-    return App(settings, store, api, wsgi)
+    scheduler = plugin_runs.build_scheduler(store, settings)
+    plugin_runs.register(api, scheduler)
+    return App(settings, store, api, wsgi, scheduler)

@@ -65,6 +65,7 @@ def cmd_serve(args) -> int:
     import waitress
 
     try:
+        app.start()
         waitress.serve(app.wsgi, host=settings.host, port=settings.port, threads=settings.threads,
                        ident="torrentlite", _quiet=True)
     finally:
@@ -182,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     user.set_defaults(func=cmd_user)
     from torrentlite import cli_plugin
     cli_plugin.add_parser(sub, _add_setting_flags)
+    from torrentlite import cli_run
+
+    cli_run.add_parser(sub, _add_setting_flags)
     return parser
 
 

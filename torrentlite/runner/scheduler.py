@@ -115,13 +115,20 @@ class RunLevelScheduler:
         self._busy = False
         self._recovered = False
         self._language_cache: Dict[tuple, str] = {}
-        with store.write():
+        self._sequence_ready = False
+
+    def _ensure_sequence(self) -> None:
+        """Create the job-id sequence (first use, after migrations) starting above every stored job id."""
+        if self._sequence_ready:
+            return
+        with self.store.write():
             self.db.execute_sql(f'CREATE TABLE IF NOT EXISTS "{SEQUENCE_TABLE}" '
                                 '("id" INTEGER PRIMARY KEY AUTOINCREMENT)')
             top = self.db.execute_sql('SELECT MAX(grid_engine_jobid) FROM "PluginResultJob"').fetchone()[0] or 0
             seq = self.db.execute_sql(f'SELECT MAX(id) FROM "{SEQUENCE_TABLE}"').fetchone()[0] or 0
             if top > seq:
                 self.db.execute_sql(f'INSERT INTO "{SEQUENCE_TABLE}" (id) VALUES (?)', (int(top),))
+        self._sequence_ready = True
 
     # ---- settings ------------------------------------------------------------------------------------------
     @property
@@ -210,6 +217,7 @@ class RunLevelScheduler:
         satisfied = self._satisfied(rep.pk, {d for e in entries for d in e["depends"]} - set(by_name))
         blocks = rep.block_dirs()
         out: Dict[str, dict] = {}
+        self._ensure_sequence()
         with self.store.write():
             for level in RunLevel:
                 for name in order:
