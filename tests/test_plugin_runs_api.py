@@ -1,0 +1,84 @@
+"""The plugin-run endpoints: launch (202/410), the report's plugin result list, stop and delete."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from runplugins import add_plugin, job_rows, scheduler_for
+
+API = "/rundb/api/v1"
+
+
+@pytest.fixture
+def env(app, client, tmp_path):
+    class Env:
+        pass
+    e = Env()
+    e.app, e.store, e.client = app, app.store, client
+    e.plugins, e.events = tmp_path / "plugins", tmp_path / "events"
+    e.sched = app.scheduler
+    e.sched.settings["plugin_memory_floor_mb"] = 0
+    yield e
+    e.sched.stop()
+
+
+def _drain(sched, timeout=20):
+    assert sched.run_until_idle(timeout=timeout)
+
+
+def test_launch_by_name_list_and_id_returns_202(env):
+    pid = add_plugin(env.store, env.plugins, env.events, "Hello", "open('Hello_block.html','w').write('hi')")
+    for body in ({"plugin": "Hello"}, {"plugin": ["Hello"]}, {"plugin": pid, "pluginconfig": {"a": 1}}):
+        r = env.client.post(f"{API}/results/1/plugin/", json_body=body)
+        assert r.status == 202, r.body
+    _drain(env.sched)
+    listing = env.client.get(f"{API}/results/1/pluginresults/").json()
+    assert [e["Name"] for e in listing] == ["Hello"] * 3
+    entry = listing[0]
+    assert set(entry) == {"Name", "Version", "Path", "URL", "Files", "Links", "Major", "Size", "inodes", "id",
+                          "show", "can_terminate", "plugin_result_jobs", "State", "validation_errors"}
+    assert entry["State"] == "Completed" and entry["Files"] == ["Hello_block.html"] and entry["Links"] == []
+    assert entry["URL"].endswith(f"/plugin_out/Hello_out.{entry['id']}/") and entry["Size"] > 0
+    assert entry["plugin_result_jobs"][0]["state"] == "Completed"
+
+
+def test_launch_refusals(env):
+    add_plugin(env.store, env.plugins, env.events, "Disabled", "", active=False)
+    assert env.client.post(f"{API}/results/1/plugin/", json_body={"plugin": "Nope"}).status == 410
+    assert env.client.post(f"{API}/results/1/plugin/", json_body={"plugin": "Disabled"}).status == 410
+    assert env.client.post(f"{API}/results/1/plugin/", json_body={"pluginconfig": {}}).status == 410
+    assert env.client.post(f"{API}/results/999/plugin/", json_body={"plugin": "Nope"}).status == 404
+    assert env.client.post(f"{API}/results/1/plugin/", json_body={"plugin": "x", "pluginconfig": 3}).status == 400
+
+
+def test_failed_validation_shows_in_the_list(env):
+    add_plugin(env.store, env.plugins, env.events, "Picky", "", requires_configuration=True)
+    assert env.client.post(f"{API}/results/1/plugin/", json_body={"plugin": "Picky"}).status == 202
+    [entry] = env.client.get(f"{API}/results/1/pluginresults/").json()
+    assert entry["State"] == "Failed Validation"
+    assert entry["validation_errors"] == ["Picky requires configuration before execution."]
+
+
+def test_stop_then_delete(env):
+    add_plugin(env.store, env.plugins, env.events, "Long", "time.sleep(60)")
+    assert env.client.post(f"{API}/results/1/plugin/", json_body={"plugin": "Long"}).status == 202
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        env.sched.tick()
+        [entry] = env.client.get(f"{API}/results/1/pluginresults/").json()
+        if entry["State"] == "Started":
+            break
+        time.sleep(0.05)
+    assert entry["State"] == "Started" and entry["can_terminate"]
+    assert env.client.get(f"{API}/pluginresult/{entry['id']}/stop/").status == 204
+    [entry] = env.client.get(f"{API}/results/1/pluginresults/").json()
+    assert entry["State"] == "Cancelled" and not entry["can_terminate"]
+    folder = Path(entry["Path"])
+    assert folder.is_dir()
+    assert env.client.delete(f"{API}/pluginresult/{entry['id']}/delete/").status == 204
+    assert not folder.exists()
+    assert env.client.get(f"{API}/results/1/pluginresults/").json() == []
+    assert job_rows(env.store) == []
+    assert env.client.delete(f"{API}/pluginresult/{entry['id']}/delete/").status == 404
