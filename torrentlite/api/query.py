@@ -100,7 +100,11 @@ def column_expr(field: peewee.Field, kind: str, lookup: str, value, name: str):
         text = str(value)
         target = field
         if lookup.startswith("i"):
-            text, target = text.lower(), fn.tl_lower(field)
+            # An ASCII needle only needs ASCII folding: SQLite's own lower() (C, ~50x faster on a
+            # full scan than the Python tl_lower) is then exact, bar two exotic code points (KELVIN
+            # SIGN and dotted capital I) that Unicode lowercases to ASCII.
+            lower = fn.lower if text.isascii() else fn.tl_lower
+            text, target = text.lower(), lower(field)
         base = lookup[1:] if lookup.startswith("i") else lookup
         if base == "contains":
             return fn.instr(target, text) > 0
