@@ -1,6 +1,7 @@
-"""Instrument-facing endpoints: `rig/{name}/status/` (GET, PUT) and `rig/{name}/config/` (GET)."""
+"""Endpoints of the write side: `rig/{name}/status/` (GET, PUT), `rig/{name}/config/` (GET), openapi.json."""
 from __future__ import annotations
 
+from torrentlite.api import openapi
 from torrentlite.api.errors import bad_request, canned
 from torrentlite.api.http import Api, Call, Response
 from torrentlite.api.represent import wire_value
@@ -12,7 +13,8 @@ CONFIG_KEYS = ("ftppassword", "ftprootdir", "ftpserver", "ftpusername", "updatef
 
 
 def register(api: Api) -> None:
-    """Register the rig endpoints on `api` (its write handler must be set)."""
+    """Register the rig endpoints and the OpenAPI document on `api` (its write handler must be set)."""
+    openapi.register(api)
     store = api.store
     columns = store.registry.tables["rig"].columns
 
