@@ -28,7 +28,7 @@ log = logging.getLogger("torrentlite.scheduler")
 
 SEQUENCE_TABLE = "torrentlite_jobid"
 _ACTIVE_SQL = "(" + ",".join(f"'{s.value}'" for s in ACTIVE) + ")"
-BUSY_INTERVAL = 0.05      # seconds between ticks while jobs are queued or running
+BUSY_INTERVAL = 0.02      # seconds between ticks while jobs are queued or running
 IDLE_INTERVAL = 5.0       # seconds between ticks with nothing to do (launches wake the loop at once)
 
 

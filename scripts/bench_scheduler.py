@@ -1,0 +1,145 @@
+"""Benchmark the plugin scheduler: launch latency, drain throughput vs bare subprocess, idle CPU.
+
+Usage: python scripts/bench_scheduler.py [--launches 100] [--jobs 500] [--slots 4] [--idle 10]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from runplugins import register_plugin  # noqa: E402
+from torrentlite.app import build_app  # noqa: E402
+from torrentlite.settings import resolve  # noqa: E402
+from torrentlite.setup_data import initialize  # noqa: E402
+
+LAUNCH_SH = '#!/bin/bash\nVERSION="1.0"\ndate +%s.%N > "$RESULTS_DIR/running"\n'
+
+
+def setup(root: Path, slots: int):
+    settings = resolve({"data_dir": str(root / "data"), "plugin_slots": slots, "plugin_memory_floor_mb": 0},
+                       environ={})
+    app = build_app(settings)
+    initialize(settings, app.store, demo_data=True)
+    folder = root / "plugins" / "Trivial"
+    folder.mkdir(parents=True)
+    (folder / "launch.sh").write_text(LAUNCH_SH)
+    register_plugin(app.store, folder)
+    return app
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
+def bench_latency(app, n: int):
+    from conftest import Client, admin_headers  # noqa: E402
+
+    client = Client(app, admin_headers(app))
+    sched = app.scheduler
+    out = []
+    for _ in range(n):
+        t0 = time.time()
+        r = client.post("/rundb/api/v1/results/1/plugin/", json_body={"plugin": "Trivial"})
+        assert r.status == 202, r.body
+        folder = Path(r.json()["plugins"][0]["results_dir"])
+        marker = folder / "running"
+        while not marker.exists() or not marker.read_text().strip():
+            time.sleep(0.001)
+        out.append((float(marker.read_text()) - t0) * 1000)
+        while sched.tick() if False else _active(app):
+            time.sleep(0.005)
+    return out
+
+
+def _active(app) -> int:
+    return app.store.db.execute_sql(
+        "SELECT COUNT(*) FROM \"PluginResultJob\" WHERE state IN ('Queued','Started','Pending')").fetchone()[0]
+
+
+def bench_drain(app, jobs: int, slots: int):
+    sched = app.scheduler
+    sched.stop()
+    t_launch = time.monotonic()
+    launched = [sched.launch(1, ["Trivial"])[0] for _ in range(jobs)]
+    t_launched = time.monotonic() - t_launch
+    sched.start()
+    t0 = time.monotonic()
+    while _active(app):
+        time.sleep(0.01)
+    drained = time.monotonic() - t0
+    scripts = [(Path(x["results_dir"]) / "ion_plugin_Trivial_launch.sh", Path(x["results_dir"])) for x in launched]
+
+    def run(item):
+        script, folder = item
+        subprocess.run(["/bin/bash", str(script), "-j", str(folder / "startplugin.json")], cwd=folder,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(slots) as pool:
+        list(pool.map(run, scripts))
+    bare = time.monotonic() - t0
+    return t_launched, drained, bare
+
+
+def bench_idle(app, seconds: float):
+    sched = app.scheduler
+    sched.start()
+    time.sleep(0.5)
+    me = psutil.Process()
+    before = me.cpu_times()
+    time.sleep(seconds)
+    after = me.cpu_times()
+    return (after.user - before.user) + (after.system - before.system)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--launches", type=int, default=100)
+    ap.add_argument("--jobs", type=int, default=500)
+    ap.add_argument("--slots", type=int, default=4)
+    ap.add_argument("--idle", type=float, default=10.0)
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="tl-bench-"))
+    try:
+        app = setup(root, args.slots)
+        app.start()
+        lat = bench_latency(app, args.launches)
+        launch_s, drained, bare = bench_drain(app, args.jobs, args.slots)
+        idle_cpu = bench_idle(app, args.idle)
+        app.close()
+        rows = [
+            ("launch latency p50 (POST -> plugin running)", f"{statistics.median(lat):.1f} ms", "< 100 ms"),
+            ("launch latency p99", f"{pct(lat, 99):.1f} ms", ""),
+            (f"queue {args.jobs} jobs (launch calls)", f"{launch_s:.2f} s", ""),
+            (f"drain {args.jobs} jobs, {args.slots} slots (scheduler)", f"{drained:.2f} s", ""),
+            (f"same {args.jobs} scripts, bare subprocess", f"{bare:.2f} s", ""),
+            ("scheduler throughput vs bare", f"{100 * bare / drained:.0f} %", ">= 80 %"),
+            (f"idle CPU over {args.idle:.0f} s", f"{idle_cpu * 1000:.1f} ms ({100 * idle_cpu / args.idle:.2f} %)",
+             "~ 0"),
+        ]
+        width = max(len(r[0]) for r in rows)
+        print(f"{'measure'.ljust(width)}  {'value':>22}  target")
+        for name, value, target in rows:
+            print(f"{name.ljust(width)}  {value:>22}  {target}")
+        print(json.dumps({"p50_ms": statistics.median(lat), "p99_ms": pct(lat, 99), "drain_s": drained,
+                          "bare_s": bare, "idle_cpu_s": idle_cpu}))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
