@@ -79,12 +79,10 @@ class ReadHandler:
         conds = self.conditions(resource, params) + arv.conditions
         order = self.order(resource, {**params, "order_by": arv.order}) if arv.order else self.order(resource, params)
         count = count and arv.count
-        model = self.store.model(resource.table)
         ctx = self.context(params, user=user)
         with self.store.read():
-            query = model.select().where(*conds) if conds else model.select()
-            total = query.count() if count else None
             where = _and(conds)
+            total = self.store.reader.count(resource.table, where) if count else None
             rows = self._page(resource, where, order, limit, offset, ctx)
             objects = arv.project(self.representer.dehydrate(resource, rows, ctx))
         meta = {"limit": limit, "offset": offset}

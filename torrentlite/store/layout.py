@@ -362,7 +362,7 @@ INDEXES: dict[str, tuple[str, ...]] = {
     "kitinfo": ("kitType", "isActive", "instrumentType", "samplePrep_instrumentType", "name"),
     "plannedexperiment": ("planStatus", "isReusable", "planExecuted", "isSystemDefault", "templatingKitName",
                           "planShortID", "planGUID", "planName", "date"),
-    "results": ("timeStamp", "status", "resultsName"),
+    "results": ("timeStamp", "resultsName"),
     "experiment": ("expName", "status", "expDir", "resultDate", "date", "ftpStatus"),
     "eventlog": ("content_type", "object_pk", "created"),
     "plugin": ("name", "active"),

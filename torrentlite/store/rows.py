@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from peewee import SQL
+from peewee import SQL, fn
 
 from torrentlite.store.fields import BoolField, JSONTextField, UTCDateTimeField
 
@@ -65,6 +65,15 @@ class RowReader:
             q = q.offset(offset)
         sql, params = q.sql()
         return self.execute(table, sql, params)
+
+    def count(self, table: str, where=None) -> int:
+        """Matching rows; a bare COUNT(*) (no subquery) lets SQLite count a whole table from its b-tree."""
+        model = self.store.model(table)
+        q = model.select(fn.COUNT(SQL("*")))
+        if where is not None:
+            q = q.where(where)
+        sql, params = q.sql()
+        return self.store.db.execute_sql(sql, params).fetchone()[0]
 
     def where_in(self, table: str, column: str, values: list, order_desc: Optional[str] = None) -> list[dict]:
         if not values:
