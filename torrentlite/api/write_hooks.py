@@ -35,7 +35,19 @@ class PluginResultHooks(NoHooks):
         return body, {}
 
 
-_HOOKS = {"plannedexperiment": PlanHooks, "pluginresult": PluginResultHooks}
+class ResultsHooks(NoHooks):
+    """A new report without a storage goes to the default report storage (the API does not show it)."""
+
+    def before(self, resource, body: dict, ctx: WriteContext, key):
+        if key is not None:
+            return body, {}
+        model = self.handler.store.model("reportstorage")
+        storage = model.select(column(model, "id")).order_by(column(model, "default").desc(),
+                                                            column(model, "id")).scalar()
+        return body, ({fk_column("reportstorage"): storage} if storage is not None else {})
+
+
+_HOOKS = {"plannedexperiment": PlanHooks, "pluginresult": PluginResultHooks, "results": ResultsHooks}
 
 
 def hooks_for(handler, resource):
