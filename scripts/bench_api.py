@@ -8,6 +8,8 @@
    that answers a pre-built body of the same size (the floor: what the stack costs with no work).
 3. Drives each endpoint with 2 and 8 keep-alive connections for a fixed time and prints
    req/s, p50/p99 latency and the ratio to the floor, the load time and the server's RSS.
+4. Then measures writes (scripts/bench_writes.py): single POST and PATCH with the same
+   connection counts, and 1,000-object list PATCHes.
 
 Usage: python scripts/bench_api.py [--data-dir DIR] [--results N] [--seconds S] [--threads T]
 """
@@ -30,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import bench_writes  # noqa: E402
 from torrentlite.app import build_app  # noqa: E402
 from torrentlite.settings import resolve  # noqa: E402
 from torrentlite.setup_data import initialize  # noqa: E402
@@ -296,6 +299,7 @@ def main(argv=None) -> int:
             for name, path in endpoints:
                 m = measure(port, path, headers, c, args.seconds)
                 rows.append((f"{name} ({sizes[name]} B)", c, m, m["rps"] / floor["rps"]))
+        write_figures = bench_writes.write_rows(port, headers, conns, args.seconds)
         rss = psutil.Process(server.pid).memory_info().rss / 1e6
     finally:
         server.terminate()
@@ -308,6 +312,8 @@ def main(argv=None) -> int:
     print(f"{'endpoint':44} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs floor':>8} {'errors':>6}")
     for name, c, m, ratio in rows:
         print(f"{name:44} {c:5d} {m['rps']:8.0f} {m['p50']:8.2f} {m['p99']:8.2f} {ratio:8.2f} {m['errors']:6d}")
+    print()
+    bench_writes.print_rows(write_figures)
     print()
     print(f"dataset: {args.results:,} results loaded in {load_seconds:.1f} s; database {db_size:.0f} MB")
     print(f"server RSS after the run: {rss:.0f} MB")

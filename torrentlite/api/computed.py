@@ -34,9 +34,12 @@ def _filesystempath(ctx, rows):
     return result_report_dirs(ctx, rows)
 
 
+_RESULT_EXPERIMENT_COLUMNS = ("id", "expName", "plan_id", "log")
+
+
 @computes("results", "bamLink")
 def _bam_link(ctx, rows):
-    experiments = ctx.rows_by_pk("experiment", _fk(rows, "experiment"))
+    experiments = ctx.rows_by_pk("experiment", _fk(rows, "experiment"), _RESULT_EXPERIMENT_COLUMNS)
     out = []
     for row in rows:
         exp = experiments.get(row.get(fk_column("experiment"))) or {}
@@ -47,8 +50,9 @@ def _bam_link(ctx, rows):
 
 @computes("results", "planShortID")
 def _plan_short_id(ctx, rows):
-    experiments = ctx.rows_by_pk("experiment", _fk(rows, "experiment"))
-    plans = ctx.rows_by_pk("plannedexperiment", [e.get(fk_column("plan")) for e in experiments.values()])
+    experiments = ctx.rows_by_pk("experiment", _fk(rows, "experiment"), _RESULT_EXPERIMENT_COLUMNS)
+    plans = ctx.rows_by_pk("plannedexperiment", [e.get(fk_column("plan")) for e in experiments.values()],
+                           ("id", "planShortID"))
     out = []
     for row in rows:
         exp = experiments.get(row.get(fk_column("experiment"))) or {}

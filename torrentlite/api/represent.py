@@ -86,12 +86,14 @@ class Context:
     def fetch(self, table: str, where=None, order=None) -> list[dict]:
         return self.reader.query(table, where, order)
 
-    def rows_by_pk(self, table: str, keys: Iterable) -> dict:
+    def rows_by_pk(self, table: str, keys: Iterable, columns: Optional[tuple] = None) -> dict:
+        """Rows of `table` by primary key; `columns` (which must include the key) reads only those."""
         keys = [k for k in {k for k in keys if k is not None}]
         if not keys:
             return {}
         pk = self.store.registry.tables[table].pk
-        return {row[pk]: row for row in self.reader.where_in(table, pk, keys)}
+        return self.memo(("rows_by_pk", table, columns, frozenset(keys)), lambda: {
+            row[pk]: row for row in self.reader.where_in(table, pk, keys, columns=columns)})
 
     def children(self, table: str, via: str, parent_ids: Iterable, link_only: bool = False) -> dict[int, list]:
         """Rows of `table` whose fk `via` points at one of `parent_ids`, grouped by parent, newest first."""
@@ -161,6 +163,8 @@ class Representer:
                 return [None if row[name] is None else str(row[name]) for row in rows]
             if kind == "json":
                 return [row[name] if row[name] is not None else {} for row in rows]
+            if kind in ("string", "integer", "boolean"):
+                return [row[name] for row in rows]
             return [wire_value(row[name]) for row in rows]
         return self._relation_values(table, fd, rows, ctx)
 

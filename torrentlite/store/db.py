@@ -19,7 +19,7 @@ PRAGMAS = (
     ("journal_mode", "wal"),
     ("foreign_keys", 1),
     ("synchronous", "normal"),
-    ("cache_size", -32000),
+    ("cache_size", -4000),  # KiB per connection; one connection per server thread
     ("temp_store", "memory"),
 )
 

@@ -12,7 +12,8 @@ def report_dir(storage: dict | None, report_link: str) -> str:
     web = (storage.get("webServerPath") or "").rstrip("/")
     link = report_link.rstrip("/")
     tail = link[len(web):] if web and link.startswith(web) else link
-    return str(Path(storage.get("dirPath") or "/")) + "/" + tail.lstrip("/")
+    base = (storage.get("dirPath") or "/").rstrip("/")
+    return base + "/" + tail.lstrip("/")
 
 
 def plugin_output_dir(report: str, plugin_name: str, pr_id: int) -> str:

@@ -75,12 +75,15 @@ class RowReader:
         sql, params = q.sql()
         return self.store.db.execute_sql(sql, params).fetchone()[0]
 
-    def where_in(self, table: str, column: str, values: list, order_desc: Optional[str] = None) -> list[dict]:
+    def where_in(self, table: str, column: str, values: list, order_desc: Optional[str] = None,
+                 columns: Optional[tuple] = None) -> list[dict]:
+        """Rows whose `column` is one of `values`; `columns` limits what is read (and decoded)."""
         if not values:
             return []
         marks = ",".join("?" * len(values))
         order = f' ORDER BY "{order_desc}" DESC' if order_desc else ""
-        return self.execute(table, f'SELECT * FROM "{table}" WHERE "{column}" IN ({marks}){order}', values)
+        names = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        return self.execute(table, f'SELECT {names} FROM "{table}" WHERE "{column}" IN ({marks}){order}', values)
 
     def pairs(self, table: str, key: str, value: str, keys: list, order_desc: str) -> list[tuple]:
         if not keys:
