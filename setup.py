@@ -23,6 +23,7 @@ setup(
         "psutil>=5.9",
         "waitress>=3.0",
         "python-dateutil>=2.8",
+        "orjson>=3.9",
     ],
     extras_require={
         "drmaa": ["drmaa>=0.7.9"],

@@ -344,7 +344,7 @@ def test_keys_sorted_at_every_level(api):
         assert _sorted_everywhere(json.loads(text, object_pairs_hook=dict)), resource
 
 
-DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.000\d{3})?\+00:00$")
+DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$")
 
 
 def test_datetimes_bigints_json_and_floats(api):
@@ -364,4 +364,4 @@ def test_float_formatting_on_the_wire(data_app, api):
     with store.write():
         store.db.execute_sql('UPDATE "libmetrics" SET "raw_accuracy" = 361.0 WHERE id = 1')
     text = api.get(f"{API}libmetrics/1/").body.decode()
-    assert '"raw_accuracy": 361,' in text or '"raw_accuracy": 361}' in text
+    assert re.search(r'"raw_accuracy":\s?361[,}]', text)

@@ -9,6 +9,7 @@ from typing import Callable, Optional
 from urllib.parse import parse_qs
 
 import bottle
+import orjson
 
 from torrentlite.api.auth import Authenticator
 from torrentlite.api.errors import CANNED_MESSAGE, ApiError, bad_request, canned, method_not_allowed, unauthorized
@@ -168,17 +169,29 @@ class Api:
         return {n: {"list_endpoint": list_uri(n), "schema": f"{list_uri(n)}schema/"} for n in sorted(set(names))}
 
 
+def dump_json(body) -> bytes:
+    """UTF-8 JSON with keys sorted at every level, as the real server writes it.
+
+    orjson does this several times faster than the standard library (a large share of a list
+    request); values it refuses (integers beyond 64 bits) fall back to the standard encoder.
+    """
+    try:
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(body, sort_keys=True, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
 def encode(body, params: dict) -> tuple[bytes, str]:
-    """JSON (keys sorted, like the real server) or JSONP when asked with format=jsonp / callback=."""
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False)
+    """JSON or JSONP when asked with format=jsonp / callback=."""
+    payload = dump_json(body)
     fmt = (params.get("format") or [""])[-1]
     callback = (params.get("callback") or [None])[-1]
     if fmt == "jsonp" or (callback and fmt != "json"):
         callback = callback or "callback"
         if not _CALLBACK.match(callback):
-            return json.dumps({"error": "JSONP callback name is invalid."}).encode(), "application/json"
-        return f"{callback}({text})".encode("utf-8"), "text/javascript"
-    return text.encode("utf-8"), "application/json"
+            return dump_json({"error": "JSONP callback name is invalid."}), "application/json"
+        return callback.encode() + b"(" + payload + b")", "text/javascript"
+    return payload, "application/json"
 
 
 def to_bottle(response: Response, params: dict, method: str) -> bottle.HTTPResponse:
