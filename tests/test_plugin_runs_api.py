@@ -1,6 +1,7 @@
 """The plugin-run endpoints: launch (202/410), the report's plugin result list, stop and delete."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -82,3 +83,35 @@ def test_stop_then_delete(env):
     assert env.client.get(f"{API}/results/1/pluginresults/").json() == []
     assert job_rows(env.store) == []
     assert env.client.delete(f"{API}/pluginresult/{entry['id']}/delete/").status == 404
+
+
+def _select_in_plan(store, result_pk, names):
+    row = store.db.execute_sql('SELECT eas_id FROM "results" WHERE id = ?', (result_pk,)).fetchone()
+    selected = {name: {"name": name, "userInput": {}} for name in names}
+    with store.write():
+        store.db.execute_sql('UPDATE "experimentanalysissettings" SET "selectedPlugins" = ? WHERE id = ?',
+                             (json.dumps(selected), row[0]))
+
+
+def test_a_report_patched_to_completed_runs_the_plan_selected_plugins(env):
+    add_plugin(env.store, env.plugins, env.events, "Chosen", "")
+    add_plugin(env.store, env.plugins, env.events, "NotChosen", "")
+    _select_in_plan(env.store, 1, ["Chosen", "NotInstalled"])
+    assert env.client.patch(f"{API}/results/1/", json_body={"status": "Started"}).status == 202
+    assert env.client.get(f"{API}/results/1/pluginresults/").json() == []
+    assert env.client.patch(f"{API}/results/1/", json_body={"status": "Completed"}).status == 202
+    _drain(env.sched)
+    listing = env.client.get(f"{API}/results/1/pluginresults/").json()
+    assert [(e["Name"], e["State"]) for e in listing] == [("Chosen", "Completed")]
+    # Already completed: saving it again launches nothing more.
+    assert env.client.patch(f"{API}/results/1/", json_body={"status": "Completed", "log": "x"}).status == 202
+    assert len(env.client.get(f"{API}/results/1/pluginresults/").json()) == 1
+
+
+def test_a_rejected_write_launches_nothing(env):
+    add_plugin(env.store, env.plugins, env.events, "Chosen", "")
+    _select_in_plan(env.store, 1, ["Chosen"])
+    env.client.patch(f"{API}/results/1/", json_body={"status": "Started"})
+    bad = env.client.patch(f"{API}/results/1/", json_body={"status": "Completed", "experiment": 5})
+    assert bad.status == 400
+    assert env.client.get(f"{API}/results/1/pluginresults/").json() == []

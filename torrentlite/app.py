@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import bottle
 
-from torrentlite.api import endpoints, plugins
-from torrentlite.api import plugin_runs
+from torrentlite.api import endpoints, plugin_runs, plugins
 from torrentlite.api.errors import CANNED_MESSAGE
 from torrentlite.api.http import Api, mount
 from torrentlite.api.write import WriteHandler, register as register_writes
@@ -51,7 +50,8 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     api = Api(store, settings)
     endpoints.register(api)
     plugins.register(api)
-    api.writes = WriteHandler(api); register_writes(api)
+    api.writes = WriteHandler(api)
+    register_writes(api)
     wsgi = bottle.Bottle(catchall=True)
     wsgi.default_error_handler = _json_error
     # peewee keeps one SQLite connection per thread; waitress's threads live as long as the server.

@@ -80,6 +80,8 @@ class Api:
         self.writes = None
         self.endpoints: list[Endpoint] = []
         self.extra_names: dict[str, bool] = {}
+        # Called with a results pk after a write made that report "Completed".
+        self.result_completed: list[Callable[[int], object]] = []
 
     def endpoint(self, resource: str, pattern: str, methods=("GET",), *, auth=True, check_methods=True):
         """Register `handler(call)` for `<resource>/<pattern>` (a regex of the rest, ending in /)."""

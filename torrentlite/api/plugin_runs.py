@@ -100,6 +100,15 @@ def register(api: Api, scheduler: RunLevelScheduler) -> None:
         if not call.user.can(action, table):
             raise ApiError(401)
 
+    def pipeline_on_completion(result_pk: int) -> None:
+        # The write has committed; a launch problem is logged, it cannot undo the report's change.
+        try:
+            scheduler.launch_pipeline(result_pk)
+        except Exception:
+            log.exception("result %s: launching the plan's plugins failed", result_pk)
+
+    api.result_completed.append(pipeline_on_completion)
+
     @api.endpoint("results", r"(?P<pk>\d+)/plugin/", ("POST",))
     def launch(call: Call) -> Response:
         require(call, "change", "results")

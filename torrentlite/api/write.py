@@ -7,6 +7,7 @@ deleted plugin results are removed after the transaction commits.
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import peewee
 
@@ -36,6 +37,7 @@ class WriteHandler:
         self.registry = api.registry
         self.settings = api.settings
         self.hydrator = Hydrator(api.store)
+        self._pending = threading.local()
 
     # -- entry point ---------------------------------------------------------------------------
     def dispatch(self, resource: Resource, call, key):
@@ -54,12 +56,24 @@ class WriteHandler:
     # -- helpers ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self):
-        """One write transaction; constraint violations become 400 after the rollback."""
+        """One write transaction; constraint violations become 400 after the rollback.
+
+        Actions registered with `after_commit` while it is open run once it has committed.
+        """
+        self._pending.actions = []
         try:
             with self.store.write():
                 yield
         except peewee.IntegrityError as exc:
             raise bad_request(f"The object could not be saved: {exc}.")
+        finally:
+            actions, self._pending.actions = self._pending.actions, []
+        for action in actions:
+            action()
+
+    def after_commit(self, action) -> None:
+        """Run `action()` after the current request's transaction commits (never if it rolls back)."""
+        self._pending.actions.append(action)
 
     @staticmethod
     def require(call, action: str, table: str) -> None:

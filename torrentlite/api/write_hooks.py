@@ -36,15 +36,31 @@ class PluginResultHooks(NoHooks):
 
 
 class ResultsHooks(NoHooks):
-    """A new report without a storage goes to the default report storage (the API does not show it)."""
+    """A new report without a storage goes to the default report storage (the API does not show it).
+
+    A report that reaches "Completed" (created so, or changed to it) tells the api's
+    `result_completed` listeners once the write has committed: that is when the real pipeline
+    launches the plan's plugins.
+    """
+
+    was_completed = False
 
     def before(self, resource, body: dict, ctx: WriteContext, key):
         if key is not None:
+            model = self.handler.store.model("results")
+            status = model.select(column(model, "status")).where(column(model, "id") == key).scalar()
+            self.was_completed = status == "Completed"
             return body, {}
         model = self.handler.store.model("reportstorage")
         storage = model.select(column(model, "id")).order_by(column(model, "default").desc(),
                                                             column(model, "id")).scalar()
         return body, ({fk_column("reportstorage"): storage} if storage is not None else {})
+
+
+    def after(self, resource, pk, body: dict, ctx: WriteContext, created: bool) -> None:
+        if body.get("status") == "Completed" and not self.was_completed:
+            for listener in self.handler.api.result_completed:
+                self.handler.after_commit(lambda listener=listener: listener(pk))
 
 
 _HOOKS = {"plannedexperiment": PlanHooks, "pluginresult": PluginResultHooks, "results": ResultsHooks}
