@@ -19,6 +19,9 @@ def report_files(rng: random.Random, ctx: dict) -> dict[Path, str]:
     datasets = datasets_basecaller(rng, ctx)
     files = {
         ctx["exp_dir"] / "explog.txt": explog_text,
+        # The instrument leaves explog_final.txt in the raw-data folder when a run ends; plugins
+        # such as the SDK's LogParser read it from runinfo.raw_data_dir.
+        ctx["exp_dir"] / "explog_final.txt": explog_text,
         report / "explog_final.txt": explog_text,
         report / "ion_params_00.json": _json(ion_params(ctx)),
         report / "basecaller_results" / "datasets_basecaller.json": _json(datasets),
