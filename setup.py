@@ -15,7 +15,7 @@ setup(
     packages=find_packages(include=["torrentlite", "torrentlite.*"]),
     include_package_data=True,
     package_data={"torrentlite": ["data/*.json", "data/**/*", "pluginlib/**/*"]},
-    python_requires=">=3.9",
+    python_requires=">=3.10",
     install_requires=[
         "bottle>=0.13",
         "peewee>=3.17",
