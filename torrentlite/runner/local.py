@@ -78,6 +78,7 @@ class LocalExecutor(Executor):
         self.max_memory_default = max_memory_default
         self.timeout_kill_after = timeout_kill_after
         self._runs: Dict[str, _Run] = {}
+        self._table: tuple = (0.0, [])
 
     # ---- Executor -------------------------------------------------------------------------------------------
 
@@ -226,15 +227,26 @@ class LocalExecutor(Executor):
                     pass
         return list(procs.values())
 
+    def _process_table(self, run: _Run) -> List[tuple]:
+        """(process, create time) of every process, read at most once per batch of ended jobs.
+
+        Scanning /proc is the dear part of finishing a job. A table read after a job's script
+        ended already holds every process that job can have left behind, so jobs found ended in
+        the same poll round share one read; a running job (cancel, time limit) always reads afresh.
+        """
+        cached_at, table = self._table
+        if run.ended_at is None or cached_at < run.ended_at:
+            cached_at = time.time()
+            me = os.getpid()
+            table = [(proc, proc.info.get("create_time") or 0)
+                     for proc in psutil.process_iter(["create_time"]) if proc.pid != me]
+            self._table = (cached_at, table)
+        return table
+
     def _token_holders(self, run: _Run) -> List[psutil.Process]:
         found = []
-        uid = os.getuid()
-        me = os.getpid()
-        for proc in psutil.process_iter(["uids", "create_time"]):
-            info = proc.info
-            if proc.pid == me or not info.get("uids") or info["uids"].real != uid:
-                continue
-            if (info.get("create_time") or 0) < run.create_time - _CREATE_TIME_SLACK:
+        for proc, created in self._process_table(run):
+            if created < run.create_time - _CREATE_TIME_SLACK:
                 continue
             try:
                 if proc.environ().get(JOB_TOKEN_ENV) == run.token and _alive(proc):

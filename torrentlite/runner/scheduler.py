@@ -28,7 +28,7 @@ log = logging.getLogger("torrentlite.scheduler")
 
 SEQUENCE_TABLE = "torrentlite_jobid"
 _ACTIVE_SQL = "(" + ",".join(f"'{s.value}'" for s in ACTIVE) + ")"
-BUSY_INTERVAL = 0.02      # seconds between ticks while jobs are queued or running
+BUSY_INTERVAL = 0.01      # seconds between ticks while jobs are queued or running
 IDLE_INTERVAL = 5.0       # seconds between ticks with nothing to do (launches wake the loop at once)
 
 
@@ -115,6 +115,8 @@ class RunLevelScheduler:
         self._busy = False
         self._recovered = False
         self._language_cache: Dict[tuple, str] = {}
+        self._rows: Dict[int, dict] = {}
+        self._reports: dict = {}
         self._sequence_ready = False
 
     def _ensure_sequence(self) -> None:
@@ -355,7 +357,24 @@ class RunLevelScheduler:
 
     # ---- the tick ------------------------------------------------------------------------------------------
     def _active_jobs(self) -> List[dict]:
-        return fetch(self.db, "PluginResultJob", f"state IN {_ACTIVE_SQL} ORDER BY grid_engine_jobid")
+        """Active jobs in submission order.
+
+        A long queue is read every tick, so only the few columns that change are read each time;
+        a job's full row (with its parsed hold rules) is read once while it stays in the same state.
+        """
+        light = self.db.execute_sql(
+            f'SELECT id, state, external_id FROM "PluginResultJob" WHERE state IN {_ACTIVE_SQL} '
+            f'ORDER BY grid_engine_jobid').fetchall()
+        missing = [pk for pk, state, external in light
+                   if (cached := self._rows.get(pk)) is None or (cached["state"], cached["external_id"]) !=
+                   (state, external)]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in fetch(self.db, "PluginResultJob", f"id IN ({marks})", chunk):
+                self._rows[row["id"]] = row
+        self._rows = {pk: self._rows[pk] for pk, _, _ in light if pk in self._rows}
+        return [dict(self._rows[pk]) for pk, _, _ in light if pk in self._rows]
 
     def tick(self, now: Optional[float] = None) -> int:
         """One pass: finish ended jobs, then start runnable ones. Returns how many jobs are still active."""
@@ -363,6 +382,7 @@ class RunLevelScheduler:
             if not self._recovered:
                 self._recover_locked()
             jobs = self._active_jobs()
+            self._reports = {}
             running = 0
             for job in jobs:
                 if job["state"] == JobState.STARTED.value:
@@ -450,7 +470,10 @@ class RunLevelScheduler:
 
     def _prepare_files(self, job: dict, meta: dict) -> JobSpec:
         """Write startplugin.json, barcodes.json and the launch script for this level; return the job spec."""
-        rep = load_report(self.db, meta["result"])
+        # Jobs starting in one tick are often several plugins of one report: read it once per tick.
+        if meta["result"] not in self._reports:
+            self._reports[meta["result"]] = load_report(self.db, meta["result"])
+        rep = self._reports[meta["result"]]
         if rep is None:
             raise RuntimeError("the result no longer exists")
         entry = dict(meta["plugin"])
@@ -466,7 +489,9 @@ class RunLevelScheduler:
         barcodes = None
         if meta["level"] != RunLevel.PRE.value:
             try:
-                barcodes = build_barcodes(self.db, rep)
+                if ("barcodes", meta["result"]) not in self._reports:
+                    self._reports[("barcodes", meta["result"])] = build_barcodes(self.db, rep)
+                barcodes = self._reports[("barcodes", meta["result"])]
             except Exception:
                 log.exception("(%s) barcodes.json could not be built", job["grid_engine_jobid"])
         if barcodes is not None:
