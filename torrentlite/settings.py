@@ -87,8 +87,6 @@ SETTINGS = (
     Setting("plugin_memory_limit_mb", 0.0, "Address-space limit per plugin job in MiB (0: none).",
             _non_negative_float),
     Setting("plugin_nice", 10, "Scheduling niceness of plugin jobs.", int),
-    Setting("executor", "local", "Where plugin jobs run: local (subprocesses) or drmaa (Grid Engine).", str,
-            ("local", "drmaa")),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 

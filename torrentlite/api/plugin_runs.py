@@ -79,17 +79,8 @@ def plugin_results(db, result_pk: int, major_only: bool = False) -> list:
 
 
 def build_scheduler(store, settings) -> RunLevelScheduler:
-    """The scheduler for this server with the executor named in settings (not started)."""
-    executor = None
-    if settings.get("executor") == "drmaa":
-        try:
-            from torrentlite.runner.drmaa import DrmaaExecutor  # type: ignore[import-not-found]
-            executor = DrmaaExecutor()
-        except Exception as exc:  # the drmaa module or library is missing or unusable
-            log.error("executor 'drmaa' is not available (%s); plugin jobs run as local subprocesses", exc)
-    if executor is None:
-        executor = LocalExecutor()
-    return RunLevelScheduler(store, executor, settings)
+    """The scheduler for this server, running plugin jobs as local subprocesses (not started)."""
+    return RunLevelScheduler(store, LocalExecutor(), settings)
 
 
 def register(api: Api, scheduler: RunLevelScheduler) -> None:
