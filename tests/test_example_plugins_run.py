@@ -40,3 +40,12 @@ def test_examples_complete_on_demo_reports(installed, client, result_pk):
     if result_pk == 2:  # the barcoded demo run: the example logs every barcode of barcodes.json
         for barcode in ("IonXpress_001", "IonXpress_004"):
             assert barcode in logs["BarcodesExample"]
+
+
+def test_jobs_show_their_resource_use(installed, client):
+    assert client.post(f"{API}/results/1/plugin/", json_body={"plugin": "LogParser"}).status == 202
+    assert installed.scheduler.run_until_idle(timeout=60)
+    [job] = client.get(f"{API}/PluginResultJob/").json()["objects"]
+    assert job["state"] == "Completed" and job["reason"] == ""
+    usage = job["usage"]
+    assert usage["wall_seconds"] > 0 and usage["cpu_seconds"] > 0 and usage["peak_rss_bytes"] > 1_000_000

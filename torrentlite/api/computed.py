@@ -230,6 +230,11 @@ def _plugin_flags(ctx, rows):
     return out
 
 
+@computes("PluginResultJob", "usage", "reason")
+def _job_usage(ctx, rows):
+    return [{"usage": row.get("usage") or None, "reason": row.get("reason") or ""} for row in rows]
+
+
 def plugin_result_states(ctx: Context, prs: list[dict]) -> dict[int, str]:
     """A plugin result's state: "Failed Validation", else its latest job's state, else "Unknown"."""
     jobs = ctx.children("PluginResultJob", "plugin_result", [pr["id"] for pr in prs])

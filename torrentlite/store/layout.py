@@ -219,6 +219,8 @@ EXTRA_KEYS: dict[str, tuple[str, ...]] = {
                             "chipInstrumentType", "keep", "library", "references", "sample",
                             "sampleDisplayedName", "sampleSetName"),
     "compositeresult": ("analysis_metrics", "quality_metrics", "isShowAllMetrics", "status_display"),
+    # What the job used (wall/CPU seconds, peak memory of its process tree) and why it ended so.
+    "PluginResultJob": ("usage", "reason"),
 }
 
 # Related fields serialized as the full nested object (everything else is a URI).
