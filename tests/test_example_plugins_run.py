@@ -46,6 +46,6 @@ def test_jobs_show_their_resource_use(installed, client):
     assert client.post(f"{API}/results/1/plugin/", json_body={"plugin": "LogParser"}).status == 202
     assert installed.scheduler.run_until_idle(timeout=60)
     [job] = client.get(f"{API}/PluginResultJob/").json()["objects"]
-    assert job["state"] == "Completed" and job["reason"] == ""
+    assert job["state"] == "Completed" and job["reason"] == "plugin completed"
     usage = job["usage"]
     assert usage["wall_seconds"] > 0 and usage["cpu_seconds"] > 0 and usage["peak_rss_bytes"] > 1_000_000
