@@ -37,7 +37,6 @@ from torrentlite.app import build_app  # noqa: E402
 from torrentlite.settings import resolve  # noqa: E402
 from torrentlite.setup_data import initialize  # noqa: E402
 from torrentlite.store.fields import FIELD_CLASSES  # noqa: E402
-from torrentlite.store.models import fk_column  # noqa: E402
 from torrentlite.store.users import Users  # noqa: E402
 
 FLOOR_APP = r"""

@@ -5,7 +5,6 @@ import json
 import textwrap
 from pathlib import Path
 
-from torrentlite.runner.executor import Limits  # noqa: F401  (re-exported for tests)
 from torrentlite.runner.local import LocalExecutor
 from torrentlite.runner.scheduler import RunLevelScheduler
 from torrentlite.settings import Settings

@@ -53,7 +53,6 @@ def test_most_resources_have_an_example():
 def test_example_reads_back_with_same_keys_and_types(fresh, fresh_client, name):
     example = SPECS[name].example_object
     key = insert_example(fresh.store, name, dict(example))
-    resource = fresh.store.registry[name]
     if name == "publisher":
         key = fresh.store.db.execute_sql('SELECT name FROM "publisher" WHERE id = ?', (key,)).fetchone()[0]
     prefix = "/rundb/api/v1/"

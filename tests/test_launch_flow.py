@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import waitress
 
-from conftest import REPO, free_port, make_settings, wait_until_responds
+from conftest import REPO, free_port, wait_until_responds
 from runplugins import add_plugin, job_rows, scheduler_for
 
 RESULT, BARCODED = 1, 2

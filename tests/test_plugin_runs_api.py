@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runplugins import add_plugin, job_rows, scheduler_for
+from runplugins import add_plugin, job_rows
 
 API = "/rundb/api/v1"
 

@@ -10,7 +10,8 @@ import bottle
 from torrentlite.api import endpoints, plugin_runs, plugins
 from torrentlite.api.errors import CANNED_MESSAGE
 from torrentlite.api.http import Api, mount
-from torrentlite.api.write import WriteHandler, register as register_writes
+from torrentlite.api.write import WriteHandler
+from torrentlite.api.write_endpoints import register as register_writes
 from torrentlite.settings import Settings
 from torrentlite.store.db import Store
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from peewee import fn
 
-from torrentlite.api.represent import Context, computes, detail_uri, wire_value
+from torrentlite.api.represent import Context, computes, wire_value
 from torrentlite.store import layout
 from torrentlite.store.paths import report_dir
 from torrentlite.store.models import column, fk_column

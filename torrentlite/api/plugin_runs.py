@@ -2,78 +2,41 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from torrentlite.api.errors import ApiError, bad_request
 from torrentlite.api.http import Api, Call, Response
 from torrentlite.runner.local import LocalExecutor
 from torrentlite.runner.scheduler import LaunchError, RunLevelScheduler
-from torrentlite.runner.startplugin import fetch, fetch_one, load_report
-from torrentlite.runner.states import ACTIVE, FAILED_VALIDATION
-from torrentlite.store.paths import plugin_output_dir
+from torrentlite.runner.startplugin import fetch_one
+from torrentlite.store.models import column, fk_column
 
-_ACTIVE = {s.value for s in ACTIVE}
 log = logging.getLogger("torrentlite.api")
 
 
-def _files(folder: str) -> tuple[list, list]:
-    """(top-level .html/.php files, the same without ``_block`` ones), sorted."""
-    try:
-        names = sorted(e.name for e in os.scandir(folder) if e.is_file() and e.name.endswith((".html", ".php")))
-    except OSError:
-        names = []
-    return names, [n for n in names if "_block" not in n]
+def plugin_results(api: Api, result_pk: int, major_only: bool = False) -> list:
+    """§7.1: the report page's list, sorted by plugin name (case-insensitive), newest result first per name.
 
-
-def _job_json(job: dict) -> dict:
-    return {"id": job["id"], "grid_engine_jobid": job["grid_engine_jobid"], "state": job["state"],
-            "run_level": job["run_level"], "starttime": _wire_time(job.get("starttime")),
-            "endtime": _wire_time(job.get("endtime")), "config": job.get("config") or {},
-            "plugin_result": f"/rundb/api/v1/pluginresult/{job['plugin_result_id']}/",
-            "resource_uri": f"/rundb/api/v1/PluginResultJob/{job['id']}/"}
-
-
-def _wire_time(text):
-    if not text:
-        return None
-    return str(text).replace(" ", "T")[:26]
-
-
-def plugin_results(db, result_pk: int, major_only: bool = False) -> list:
-    """§7: the report page's list, sorted by plugin name (case-insensitive), newest result first per name."""
-    rep = load_report(db, result_pk)
-    if rep is None:
+    Built from the `pluginresult` representation, so state, files and jobs read as on `pluginresult/`.
+    """
+    if result_pk not in api.read.rows_for_keys(api.registry["results"], [result_pk]):
         raise ApiError(404)
-    prs = fetch(db, "pluginresult", "result_id = ? ORDER BY id DESC", (result_pk,))
-    plugins = {p["id"]: p for p in fetch(db, "plugin", 'id IN (SELECT plugin_id FROM "pluginresult" '
-                                                     'WHERE result_id = ?)', (result_pk,))}
-    jobs: dict = {}
-    for job in fetch(db, "PluginResultJob", 'plugin_result_id IN (SELECT id FROM "pluginresult" WHERE result_id = ?)'
-                     ' ORDER BY id', (result_pk,)):
-        jobs.setdefault(job["plugin_result_id"], []).append(job)
-    url_root = (rep.result.get("reportLink") or "").rstrip("/")
+    ctx = api.read.context({}, detail=True)
+    model = api.store.model("pluginresult")
+    with api.store.read():
+        rows = ctx.fetch("pluginresult", column(model, fk_column("result")) == result_pk,
+                         order=[column(model, "id").desc()])
+        objects = api.read.representer.dehydrate(api.registry["pluginresult"], rows, ctx)
     out = []
-    for pr in prs:
-        plugin = plugins.get(pr["plugin_id"], {})
-        name = plugin.get("name", "")
-        major = bool(plugin.get("majorBlock"))
-        if major_only and not major:
+    for row, obj in zip(rows, objects):
+        if major_only and not obj["major"]:
             continue
-        folder = plugin_output_dir(rep.dir, name, pr["id"])
-        files, links = _files(folder)
-        if major_only:
-            files = [f for f in files if "_block" in f]
-        errors = (pr.get("validation_errors") or {}).get("validation_errors") or []
-        pr_jobs = jobs.get(pr["id"], [])
-        latest = max(pr_jobs, key=lambda j: (j.get("starttime") is None, j.get("starttime") or "", j["id"]),
-                     default=None)
-        state = FAILED_VALIDATION if errors else (latest["state"] if latest else "Unknown")
-        out.append({"Name": name, "Version": plugin.get("version", ""), "Path": folder,
-                    "URL": f"{url_root}/plugin_out/{os.path.basename(folder)}/", "Files": files, "Links": links,
-                    "Major": major, "Size": pr.get("size", -1), "inodes": pr.get("inodes", -1), "id": pr["id"],
-                    "show": True, "can_terminate": any(j["state"] in _ACTIVE for j in pr_jobs),
-                    "plugin_result_jobs": [_job_json(j) for j in pr_jobs], "State": state,
-                    "validation_errors": errors})
+        files = [f for f in obj["files"] if "_block" in f] if major_only else obj["files"]
+        out.append({"Name": obj["pluginName"], "Version": obj["pluginVersion"], "Path": obj["path"],
+                    "URL": obj["URL"], "Files": files, "Links": [f for f in obj["files"] if "_block" not in f],
+                    "Major": obj["major"], "Size": row.get("size", -1), "inodes": row.get("inodes", -1),
+                    "id": row["id"], "show": True, "can_terminate": obj["can_terminate"],
+                    "plugin_result_jobs": obj["plugin_result_jobs"], "State": obj["state"],
+                    "validation_errors": (row.get("validation_errors") or {}).get("validation_errors") or []})
     out.sort(key=lambda e: e["Name"].lower())
     return out
 
@@ -132,7 +95,7 @@ def register(api: Api, scheduler: RunLevelScheduler) -> None:
     @api.endpoint("results", r"(?P<pk>\d+)/pluginresults/", ("GET",))
     def list_results(call: Call) -> Response:
         major = (call.params.get("major") or [""])[-1].lower() in ("true", "1")
-        return Response(200, plugin_results(db, int(call.match["pk"]), major))
+        return Response(200, plugin_results(api, int(call.match["pk"]), major))
 
     @api.endpoint("pluginresult", r"(?P<pk>\d+)/stop/", ("GET",))
     def stop(call: Call) -> Response:

@@ -16,7 +16,6 @@ from torrentlite.api.errors import ApiError, bad_request, canned, not_found
 from torrentlite.api.http import Response
 from torrentlite.api.represent import detail_uri
 from torrentlite.api.resource import special_filters
-from torrentlite.api.write_endpoints import register  # noqa: F401  (build_app registers them)
 from torrentlite.api.write_files import cascade, plugin_output_dirs, remove_dirs
 from torrentlite.api.write_hooks import hooks_for
 from torrentlite.api.write_hydrate import Hydrator, WriteContext

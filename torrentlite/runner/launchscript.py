@@ -349,8 +349,8 @@ def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Pat
         _exports(flat),
         "\n# aliases and derived locations\n",
         _exports(derived),
-        f"SIGPROC_REPORT=$SIGPROC_DIR\nBASECALLER_REPORT=$BASECALLER_DIR\nALIGNMENT_REPORT=$ALIGNMENT_DIR\n"
-        f"fastafile=$TSP_FILEPATH_GENOME_FASTA\nGENPATH=${{fastafile%/*}}\n",
+        "SIGPROC_REPORT=$SIGPROC_DIR\nBASECALLER_REPORT=$BASECALLER_DIR\nALIGNMENT_REPORT=$ALIGNMENT_DIR\n"
+        "fastafile=$TSP_FILEPATH_GENOME_FASTA\nGENPATH=${fastafile%/*}\n",
         'echo "Plugin: $PLUGINNAME - $VERSION"\n',
         'echo "Host: ${HOSTNAME:-}"\n',
         'echo "Job ID: ${JOB_ID:-}  Job name: ${JOB_NAME:-}"\n',

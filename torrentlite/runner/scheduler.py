@@ -14,7 +14,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import psutil
 
-from torrentlite.store.fields import stored_datetime, utcnow
+from torrentlite.store.fields import stored_datetime
 from torrentlite.store.paths import is_inside, plugin_output_dir
 
 from .executor import Executor, JobSpec, Limits, UnknownJob

@@ -45,8 +45,8 @@ class RowReader:
         for row in cursor.fetchall():
             if converters:
                 row = list(row)
-                for i, fn in converters:
-                    row[i] = fn(row[i])
+                for i, convert in converters:
+                    row[i] = convert(row[i])
             out.append(dict(zip(names, row)))
         return out
 
