@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from peewee import SQL
+
 from torrentlite.api import arvados, computed, computed_composite, computed_plans  # noqa: F401  (register fields)
 from torrentlite.api.errors import canned, not_found
 from torrentlite.api.query import DEFAULT_LIMIT, MAX_LIMIT, Query, parse_paging
@@ -13,6 +15,7 @@ from torrentlite.store.models import column
 from torrentlite.store.registry import Resource
 
 _DEFAULT_LIMITS = {"referencegenome": 0}
+_PROBE_LIMIT, _PROBE_OFFSET = 987654321, 123456789
 _UNCAPPED = ("content", "contentupload")
 
 
@@ -45,6 +48,7 @@ class ReadHandler:
         self.settings = settings
         self.query = Query(store)
         self.representer = Representer(store)
+        self._page_sql: dict = {}
 
     def context(self, params, *, detail=False, user=None) -> Context:
         ctx = Context(self.store, params, detail=detail, user=user, settings=self.settings)
@@ -77,13 +81,15 @@ class ReadHandler:
             limit = MAX_LIMIT
         arv = arvados.parse(self, resource, params)
         conds = self.conditions(resource, params) + arv.conditions
-        order = self.order(resource, {**params, "order_by": arv.order}) if arv.order else self.order(resource, params)
+        order_params = {**params, "order_by": arv.order} if arv.order else params
+        order = self.order(resource, order_params)
+        order_key = tuple(order_params.get("order_by") or order_params.get("sort_by") or ())
         count = count and arv.count
         ctx = self.context(params, user=user)
         with self.store.read():
             where = _and(conds)
             total = self.store.reader.count(resource.table, where) if count else None
-            rows = self._page(resource, where, order, limit, offset, ctx)
+            rows = self._page(resource, where, order, limit, offset, order_key)
             objects = arv.project(self.representer.dehydrate(resource, rows, ctx))
         meta = {"limit": limit, "offset": offset}
         if total is not None:
@@ -94,8 +100,21 @@ class ReadHandler:
             meta["next"] = _page_link(path, params, offset + limit, limit) if more else None
         return {"meta": meta, "objects": objects}
 
-    def _page(self, resource, where, order, limit, offset, ctx) -> list[dict]:
-        return self.store.reader.query(resource.table, where, order, limit, offset)
+    def _page(self, resource, where, order, limit, offset, order_key) -> list[dict]:
+        if where is not None:
+            return self.store.reader.query(resource.table, where, order, limit, offset)
+        # An unfiltered page (the most common request) differs only in LIMIT/OFFSET: build its SQL
+        # once per order instead of through peewee every time.
+        key = (resource.table, order_key)
+        cached = self._page_sql.get(key)
+        if cached is None:
+            model = self.store.model(resource.table)
+            sql, params = model.select(SQL("*")).order_by(*order).limit(_PROBE_LIMIT).offset(_PROBE_OFFSET).sql()
+            if list(params[-2:]) != [_PROBE_LIMIT, _PROBE_OFFSET]:
+                return self.store.reader.query(resource.table, where, order, limit, offset)
+            cached = self._page_sql[key] = (sql, list(params[:-2]))
+        sql, params = cached
+        return self.store.reader.execute(resource.table, sql, params + [limit or -1, offset])
 
     def rows_for_keys(self, resource: Resource, keys: list) -> dict:
         model = self.store.model(resource.table)
