@@ -169,3 +169,16 @@ def test_rescan_picks_up_folder_added_by_hand(client, app):
     assert obj["version"] == "2.5" and obj["active"]
     anonymous = Client(app)
     assert anonymous.get(API + "rescan/").status == 401
+
+
+def test_toggles_and_global_config_are_written_through_the_plugin_resource(client, app):
+    response = install_scratch(client, app, plugin_zip(app.settings.plugins_path.parent / "Toggle.zip", "Toggle", "1.0"))
+    assert response.status in (201, 202), response.body
+    pk = client.get(API, params={"name": "Toggle"}).json()["objects"][0]["id"]
+    assert client.patch(f"{API}{pk}/", json_body={"selected": False, "defaultSelected": True}).status == 202
+    plugin = client.get(f"{API}{pk}/").json()
+    assert plugin["selected"] is False and plugin["defaultSelected"] is True
+    assert client.put(f"{API}{pk}/", json_body={"config": {"threshold": 5, "mode": "fast"}}).status == 204
+    assert client.get(f"{API}{pk}/").json()["config"] == {"threshold": 5, "mode": "fast"}
+    # A disabled plugin is not launched by hand.
+    assert client.post("/rundb/api/v1/results/1/plugin/", json_body={"plugin": "Toggle"}).status == 410
