@@ -11,6 +11,7 @@ import pytest
 from runplugins import add_plugin, events, job_rows, scheduler_for
 from torrentlite.runner.scheduler import LaunchError, RunLevelScheduler
 from torrentlite.runner.states import FAILED_VALIDATION
+from torrentlite.runner.validate import custom_validation_errors
 
 RESULT = 1          # the demo's non-barcoded run
 BARCODED = 2        # the demo's barcoded run (IonXpress_001-004)
@@ -180,6 +181,45 @@ def test_requires_configuration_fails_validation_without_a_job(env):
     [launched] = env.sched.launch(RESULT, ["NeedsConfig"], pluginconfig={"x": 1})
     run(env.sched)
     assert state_of(env.store, launched["pluginresult"]) == ["Completed"]
+
+
+def _with_custom_validation(env, name: str, method: str) -> None:
+    add_plugin(env.store, env.plugins, env.events, name, "")
+    source = env.plugins / name / f"{name}.py"
+    text = source.read_text()
+    marker = "    def launch(self, data=None):"
+    source.write_text(text.replace(marker, method + "\n" + marker, 1))
+
+
+def test_custom_validation_runs_before_launch(env):
+    _with_custom_validation(env, "Checked", """
+    def custom_validation(self, configuration, run_mode):
+        if "threshold" not in configuration:
+            return ["threshold is required (run mode %s)" % run_mode]
+        return []
+""")
+    [refused] = env.sched.launch(RESULT, ["Checked"], pluginconfig={"other": 1})
+    assert refused["state"] == FAILED_VALIDATION and refused["jobs"] == []
+    assert refused["validation_errors"] == ["threshold is required (run mode manual)"]
+    [accepted] = env.sched.launch(RESULT, ["Checked"], pluginconfig={"threshold": 3})
+    run(env.sched)
+    assert state_of(env.store, accepted["pluginresult"]) == ["Completed"]
+
+
+def test_broken_or_hanging_custom_validation_does_not_block_the_launch(env):
+    _with_custom_validation(env, "Crashes", """
+    def custom_validation(self, configuration, run_mode):
+        raise RuntimeError("bug in the plugin")
+""")
+    [launched] = env.sched.launch(RESULT, ["Crashes"], pluginconfig={"a": 1})
+    assert launched["validation_errors"] == [] and launched["jobs"]
+    _with_custom_validation(env, "Hangs", """
+    def custom_validation(self, configuration, run_mode):
+        import time
+        time.sleep(30)
+""")
+    errors = custom_validation_errors(str(env.plugins / "Hangs"), "Hangs", {}, "manual", timeout=1)
+    assert errors == []
 
 
 def test_config_priority_instance_global_plan_file(env):

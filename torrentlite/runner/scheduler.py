@@ -23,6 +23,7 @@ from .launchscript import launch_args, render_launch_script, write_startplugin
 from .startplugin import (BARCODES_NAME, build_barcodes, build_startplugin, fetch, fetch_one, load_report,
                           plan_entry, plugin_config, write_json)
 from .states import ACTIVE, FAILED_VALIDATION, JobState, RunLevel
+from .validate import custom_validation_errors
 
 log = logging.getLogger("torrentlite.scheduler")
 
@@ -219,6 +220,7 @@ class RunLevelScheduler:
         satisfied = self._satisfied(rep.pk, {d for e in entries for d in e["depends"]} - set(by_name))
         blocks = rep.block_dirs()
         out: Dict[str, dict] = {}
+        self._custom_validation(entries, run_mode, pluginconfig)
         self._ensure_sequence()
         with self.store.write():
             for level in RunLevel:
@@ -280,8 +282,7 @@ class RunLevelScheduler:
                  pluginresult: Optional[int]) -> dict:
         """Create or reuse the PluginResult, its folder and key; validate; return the launch record."""
         plugin = fetch_one(self.db, "plugin", entry["id"]) or {}
-        config = plugin_config(instance if run_mode == "manual" else None, entry["pluginconfig"],
-                               entry.get("userInput"), entry["path"])
+        config = self._config_for(entry, run_mode, instance)
         if pluginresult is None:
             pr_id = self.db.last_insert_id(self.db.execute_sql(
                 'INSERT INTO "pluginresult" (size, inodes, store, validation_errors, result_id, owner_id, plugin_id)'
@@ -294,6 +295,7 @@ class RunLevelScheduler:
         errors = []
         if plugin.get("requires_configuration") and not config:
             errors.append(f"{entry['name']} requires configuration before execution.")
+        errors += entry.get("custom_errors", [])
         self.db.execute_sql('UPDATE "pluginresult" SET apikey = ?, validation_errors = ? WHERE id = ?',
                             (apikey, json.dumps({"validation_errors": errors}), pr_id))
         results_dir = plugin_output_dir(rep.dir, entry["name"], pr_id)
@@ -307,6 +309,21 @@ class RunLevelScheduler:
         os.makedirs(results_dir, exist_ok=True)
         entry["results_dir"], entry["pluginresult"] = results_dir, pr_id
         return record
+
+    @staticmethod
+    def _config_for(entry: dict, run_mode: str, instance: Optional[dict]) -> dict:
+        return plugin_config(instance if run_mode == "manual" else None, entry["pluginconfig"],
+                             entry.get("userInput"), entry["path"])
+
+    def _custom_validation(self, entries: List[dict], run_mode: str, instance: Optional[dict]) -> None:
+        """Run each Python 3 plugin's custom_validation (in a subprocess, outside any transaction)."""
+        for entry in entries:
+            key = (entry["path"], entry["name"])
+            language = self._language_cache.get(key) or _language(entry["path"], entry["name"])
+            self._language_cache[key] = language
+            if language == "python3":
+                entry["custom_errors"] = custom_validation_errors(
+                    entry["path"], entry["name"], self._config_for(entry, run_mode, instance), run_mode)
 
     def _queue(self, rep, entry: dict, level: RunLevel, block: Optional[str], record: dict,
                by_name: Dict[str, dict], satisfied: Dict[str, dict], user: str, run_mode: str) -> int:

@@ -1,0 +1,76 @@
+"""A Python plugin's custom_validation(config, run_mode), run in a subprocess before its launch."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+from .inspect import PLUGINLIB
+
+log = logging.getLogger("torrentlite.runner")
+
+# Imports the plugin module under its own name (so its `if __name__ == "__main__"` block stays
+# idle), instantiates the class named like the plugin and prints what custom_validation returns.
+_BOOTSTRAP = r"""
+import importlib.util, json, sys
+request = json.load(sys.stdin)
+sys.path.insert(0, request["dir"])
+spec = importlib.util.spec_from_file_location(request["name"], request["file"])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+plugin = getattr(module, request["name"])()
+errors = plugin.custom_validation(request["config"], request["run_mode"]) or []
+if isinstance(errors, str):
+    errors = [errors]
+sys.stdout.write("\n" + json.dumps({"errors": [str(e) for e in errors]}) + "\n")
+"""
+
+
+def defines_custom_validation(source: str) -> bool:
+    return "def custom_validation" in source
+
+
+def custom_validation_errors(plugin_dir: str, name: str, config: dict, run_mode: str,
+                             timeout: float = 10.0) -> List[str]:
+    """The messages of the plugin's custom_validation; [] when it has none or cannot be run.
+
+    As on Torrent Suite, a plugin whose module cannot be imported is not refused here (its job
+    fails and says why); a validation that hangs is given up after `timeout` seconds.
+    """
+    path = Path(plugin_dir, f"{name}.py")
+    try:
+        if not defines_custom_validation(path.read_text(encoding="utf-8", errors="replace")):
+            return []
+    except OSError:
+        return []
+    env = dict(os.environ, PYTHONPATH=str(PLUGINLIB), PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8")
+    request = json.dumps({"dir": str(plugin_dir), "name": name, "file": str(path), "config": config or {},
+                          "run_mode": run_mode})
+    try:
+        proc = subprocess.Popen([sys.executable, "-s", "-c", _BOOTSTRAP], cwd=str(plugin_dir), env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+    except OSError as exc:
+        log.warning("%s: custom_validation not run: %s", name, exc)
+        return []
+    try:
+        stdout, stderr = proc.communicate(request.encode("utf-8"), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        log.warning("%s: custom_validation gave no answer within %gs; launching without it", name, timeout)
+        return []
+    lines = stdout.decode("utf-8", "replace").strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        log.warning("%s: custom_validation failed (%s); launching without it", name, tail[0])
+        return []
+    try:
+        return list(json.loads(lines[-1])["errors"])
+    except (ValueError, KeyError, TypeError):
+        return []
