@@ -12,10 +12,15 @@ from torrentlite.api.errors import CANNED_MESSAGE
 from torrentlite.api.http import Api, mount
 from torrentlite.api.write import WriteHandler
 from torrentlite.api.write_endpoints import register as register_writes
+from torrentlite.runner.ownership import SchedulerLock
 from torrentlite.settings import Settings
 from torrentlite.store.db import Store
 
 log = logging.getLogger("torrentlite")
+
+
+class StartupError(RuntimeError):
+    """The server cannot start on this data directory."""
 
 
 @dataclass
@@ -28,14 +33,26 @@ class App:
     wsgi: bottle.Bottle
     scheduler: object = None
 
+    def __post_init__(self):
+        self.scheduler_lock = SchedulerLock(self.settings.data_path)
+
     def start(self) -> None:
-        """Start the plugin scheduler thread (recovers jobs left by a previous run first)."""
-        if self.scheduler is not None:
-            self.scheduler.start()
+        """Take ownership of the data directory's plugin jobs and start the scheduler thread.
+
+        :raises StartupError: another process (a second server) already runs them.
+        """
+        if self.scheduler is None:
+            return
+        if not self.scheduler_lock.acquire():
+            raise StartupError(f"another torrentlite process (pid {self.scheduler_lock.owner_pid()}) already "
+                               f"serves {self.settings.data_path}; stop it or use another --data-dir")
+        self.scheduler.start()
 
     def close(self) -> None:
         if self.scheduler is not None:
             self.scheduler.stop()
+        self.scheduler_lock.release()
+        self.api.plugin_extend.close()
         self.store.close()
 
 

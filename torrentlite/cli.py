@@ -51,7 +51,17 @@ def cmd_serve(args) -> int:
 
     key = Users(app.store).api_key("ionadmin")
     if args.get:
-        return _one_request(app, args.get)
+        try:
+            return _one_request(app, args.get)
+        finally:
+            app.close()
+    from torrentlite.app import StartupError
+
+    try:
+        app.start()
+    except StartupError as exc:
+        app.close()
+        raise CliError(str(exc))
     url = f"http://{settings.host}:{settings.port}/rundb/api/v1/"
     print(f"torrentlite {__version__} — data in {settings.data_path}")
     if report.loaded_reference:
@@ -65,7 +75,6 @@ def cmd_serve(args) -> int:
     import waitress
 
     try:
-        app.start()
         waitress.serve(app.wsgi, host=settings.host, port=settings.port, threads=settings.threads,
                        ident="torrentlite", _quiet=True)
     finally:

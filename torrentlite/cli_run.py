@@ -25,7 +25,10 @@ def _run(args, launch) -> int:
     initialize(settings, app.store)
     scheduler = app.scheduler
     try:
-        scheduler.recover()
+        # With a server running on this data directory, its scheduler runs the jobs queued here.
+        owner = app.scheduler_lock.acquire()
+        if owner:
+            scheduler.recover()
         try:
             launched = launch(scheduler)
         except LaunchError as exc:
@@ -34,7 +37,12 @@ def _run(args, launch) -> int:
         if not launched:
             print("nothing to run")
             return 0
-        finished = scheduler.run_until_idle(timeout=args.timeout or float("inf"))
+        timeout = args.timeout or float("inf")
+        if owner:
+            finished = scheduler.run_until_idle(timeout=timeout)
+        else:
+            print(f"queued; the server (pid {app.scheduler_lock.owner_pid()}) runs them", file=sys.stderr)
+            finished = _wait_for(app.store.db, [item["pluginresult"] for item in launched], timeout)
         ok = finished
         for item in launched:
             rows = fetch(app.store.db, "PluginResultJob", "plugin_result_id = ? ORDER BY grid_engine_jobid",
@@ -44,6 +52,40 @@ def _run(args, launch) -> int:
             ok = ok and all(s == "Completed" for s in states) and bool(rows)
             print(f"{item['plugin']}\tpluginresult {item['pluginresult']}\t{final}\t{item['results_dir']}")
         return 0 if ok else 1
+    finally:
+        app.close()
+
+
+def _wait_for(db, pluginresults, timeout: float) -> bool:
+    """Wait until no job of these plugin results is active; False on timeout."""
+    import time
+
+    from torrentlite.runner.states import ACTIVE
+
+    marks = ",".join("?" * len(pluginresults))
+    states = ",".join(f"'{s.value}'" for s in ACTIVE)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        active = db.execute_sql(f'SELECT COUNT(*) FROM "PluginResultJob" WHERE plugin_result_id IN ({marks}) '
+                                f'AND state IN ({states})', list(pluginresults)).fetchone()[0]
+        if not active:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def cmd_stop(args) -> int:
+    """Stop a plugin result's running jobs (their whole process trees), whoever started them."""
+    from torrentlite.app import build_app
+
+    app = build_app(_settings(args))
+    try:
+        if not app.store.db.execute_sql('SELECT 1 FROM "pluginresult" WHERE id = ?', (args.pluginresult,)).fetchone():
+            print(f"torrentlite: no plugin result {args.pluginresult}", file=sys.stderr)
+            return 2
+        stopped = app.scheduler.cancel(args.pluginresult)
+        print(f"pluginresult {args.pluginresult}: {stopped} job(s) cancelled")
+        return 0
     finally:
         app.close()
 
@@ -80,6 +122,10 @@ def add_parser(subparsers, add_setting_flags) -> None:
             if isinstance(action, argparse._SubParsersAction) and "run" not in action.choices:
                 _plugin_run_args(action.add_parser("run", help="run one plugin on a report and wait for it"),
                                  add_setting_flags)
+                stop = action.add_parser("stop", help="stop a plugin result's running jobs")
+                stop.add_argument("pluginresult", type=int, help="plugin result primary key")
+                add_setting_flags(stop)
+                stop.set_defaults(func=cmd_stop)
     p = subparsers.add_parser("run-pipeline", help="run the plan-selected plugins of a report through all levels")
     p.add_argument("result", type=int, help="report (results) primary key")
     p.add_argument("--user", default="ionadmin", help="owner of the plugin results")

@@ -60,6 +60,11 @@ def _language(plugin_dir: str, name: str) -> str:
     return "bash"
 
 
+def _usage_doc(usage, exit_code) -> dict:
+    return {"wall_seconds": round(usage.wall_seconds, 3), "cpu_seconds": round(usage.cpu_seconds, 3),
+            "peak_rss_bytes": int(usage.peak_rss_bytes), "exit_code": exit_code}
+
+
 def dir_usage(path: str) -> tuple:
     """(bytes, regular files) below ``path``; (-1, -1) when it cannot be read."""
     size = count = 0
@@ -567,10 +572,7 @@ class RunLevelScheduler:
         except (OSError, ValueError):
             store = None
         size, inodes = dir_usage(main_dir) if meta.get("level") != RunLevel.BLOCK.value else (None, None)
-        usage_doc = None
-        if usage is not None:
-            usage_doc = {"wall_seconds": round(usage.wall_seconds, 3), "cpu_seconds": round(usage.cpu_seconds, 3),
-                         "peak_rss_bytes": int(usage.peak_rss_bytes), "exit_code": exit_code}
+        usage_doc = _usage_doc(usage, exit_code) if usage is not None else None
         with self.store.write():
             changed = self.db.rows_affected(self.db.execute_sql(
                 f'UPDATE "PluginResultJob" SET state = ?, endtime = ?, usage = ?, reason = ? '
@@ -601,19 +603,33 @@ class RunLevelScheduler:
                 else:
                     self._finish(job, JobState.CANCELLED, reason="cancelled before it started")
         for job in started:
+            # Recorded before the kill: a scheduler in another process (the server, when this is the
+            # CLI) then stops watching the job instead of recording the launch script's own "Error".
+            with self._lock:
+                self._finish(job, JobState.CANCELLED, reason="cancelled by request")
             try:
+                self._attach(job)
                 self.executor.cancel(job["external_id"], grace)
-                status = self.executor.poll(job["external_id"])
-                usage = status.usage
+                usage = self.executor.poll(job["external_id"]).usage
             except UnknownJob:
                 usage = None
             except Exception:
                 log.exception("(%s) cancel failed", job["grid_engine_jobid"])
                 usage = None
-            with self._lock:
-                self._finish(job, JobState.CANCELLED, reason="cancelled by request", usage=usage)
+            if usage is not None:
+                with self.store.write():
+                    self.db.execute_sql('UPDATE "PluginResultJob" SET usage = ? WHERE id = ?',
+                                        (json.dumps(_usage_doc(usage, None)), job["id"]))
         self._wake.set()
         return len(jobs)
+
+    def _attach(self, job: dict) -> None:
+        """Make the executor know a job another process (or a previous run of this one) started."""
+        try:
+            self.executor.poll(job["external_id"])
+        except UnknownJob:
+            meta = (job.get("executor_meta") or {}).get("executor") or {}
+            self.executor.recover(job["external_id"], meta)
 
     def delete(self, pluginresult_pk: int) -> bool:
         """Cancel, then remove a plugin result row and its main folder (only inside the report folder)."""
