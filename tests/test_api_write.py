@@ -319,3 +319,11 @@ def test_folders_outside_the_results_folder_are_never_touched(client, app, tmp_p
     os.symlink(outside, path)
     assert client.delete(pr["resource_uri"]).status == 204
     assert (outside / "keep.txt").exists()
+
+
+def test_integers_beyond_64_bits_are_a_400_and_change_nothing(client):
+    before = client.get(API + "results/1/").json()
+    for value in (2 ** 63, 9.223372036854776e18, "-99999999999999999999"):
+        response = client.patch(API + "results/1/", json_body={"processedflows": value})
+        assert response.status == 400 and "64 bits" in response.json()["error"], response.body
+    assert client.get(API + "results/1/").json() == before

@@ -42,6 +42,9 @@ def parse_bool(value, name: str) -> bool:
     raise bad_request(f"The '{name}' field expects a boolean (true or false), got {value!r}.")
 
 
+_INT64_MIN, _INT64_MAX = -2 ** 63, 2 ** 63 - 1
+
+
 def convert(col: Column, value, name: str):
     """`value` from a request body as the Python value stored in `col`; 400 if it does not fit."""
     kind = col.kind
@@ -52,18 +55,21 @@ def convert(col: Column, value, name: str):
             return str(value)
         raise bad_request(f"The '{name}' field expects a string, got {json.dumps(value)}.")
     if kind in ("integer", "bigint"):
-        if isinstance(value, bool):
-            raise bad_request(f"The '{name}' field expects an integer, got {json.dumps(value)}.")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
+        number = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str):
             try:
-                return int(value.strip())
+                number = int(value.strip())
             except ValueError:
                 pass
-        raise bad_request(f"The '{name}' field expects an integer, got {json.dumps(value)}.")
+        if number is None:
+            raise bad_request(f"The '{name}' field expects an integer, got {json.dumps(value)}.")
+        if not _INT64_MIN <= number <= _INT64_MAX:
+            raise bad_request(f"The '{name}' field expects an integer that fits in 64 bits, got {number}.")
+        return number
     if kind == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             number = float(value)
