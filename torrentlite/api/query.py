@@ -9,7 +9,7 @@ from peewee import fn
 
 from torrentlite.api.errors import bad_request
 from torrentlite.store.db import Store
-from torrentlite.store.fields import to_utc
+from torrentlite.store.fields import fits_int64, to_utc
 from torrentlite.store.layout import Link
 from torrentlite.store.models import column, fk_column, join_for
 from torrentlite.store.registry import Resource
@@ -49,7 +49,10 @@ def _coerce(kind: str, value, name: str):
         return value
     try:
         if kind in ("integer", "bigint", "pk"):
-            return int(value)
+            number = int(value)
+            if not fits_int64(number):
+                raise bad_request(MISMATCH)
+            return number
         if kind == "float":
             return float(value)
     except (TypeError, ValueError):
@@ -337,6 +340,6 @@ def parse_paging(params: dict[str, list[str]], default_limit: int = DEFAULT_LIMI
             offset = int(raw_offset)
         except ValueError:
             raise bad_request(f"Invalid offset '{raw_offset}' provided. Please provide an integer.")
-        if offset < 0:
+        if offset < 0 or not fits_int64(offset):
             raise bad_request(f"Invalid offset '{raw_offset}' provided. Please provide a positive integer >= 0.")
     return limit, offset

@@ -11,6 +11,7 @@ from torrentlite.api.query import DEFAULT_LIMIT, MAX_LIMIT, Query, parse_paging
 from torrentlite.api.special_filters import field_params, special_filters
 from torrentlite.api.represent import Context, Representer, list_uri
 from torrentlite.store.db import Store
+from torrentlite.store.fields import fits_int64
 from torrentlite.store.models import column
 from torrentlite.store.registry import Resource
 
@@ -117,6 +118,10 @@ class ReadHandler:
         return self.store.reader.execute(resource.table, sql, params + [limit or -1, offset])
 
     def rows_for_keys(self, resource: Resource, keys: list) -> dict:
+        # A key too large to be stored names no row (and SQLite could not even compare it).
+        keys = [k for k in keys if not isinstance(k, int) or fits_int64(k)]
+        if not keys:
+            return {}
         model = self.store.model(resource.table)
         key_field = column(model, resource.detail_key)
         conds = self.query.view_conditions(resource, listing=False) + [key_field.in_(keys)]

@@ -13,7 +13,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from torrentlite.api.errors import ApiError, bad_request
-from torrentlite.store.fields import to_utc
+from torrentlite.store.fields import fits_int64, to_utc
 from torrentlite.store.load import set_links
 from torrentlite.store.models import _fk_nullable, column, fk_column
 from torrentlite.store.registry import Column, FieldDef, Resource
@@ -42,9 +42,6 @@ def parse_bool(value, name: str) -> bool:
     raise bad_request(f"The '{name}' field expects a boolean (true or false), got {value!r}.")
 
 
-_INT64_MIN, _INT64_MAX = -2 ** 63, 2 ** 63 - 1
-
-
 def convert(col: Column, value, name: str):
     """`value` from a request body as the Python value stored in `col`; 400 if it does not fit."""
     kind = col.kind
@@ -67,7 +64,7 @@ def convert(col: Column, value, name: str):
                 pass
         if number is None:
             raise bad_request(f"The '{name}' field expects an integer, got {json.dumps(value)}.")
-        if not _INT64_MIN <= number <= _INT64_MAX:
+        if not fits_int64(number):
             raise bad_request(f"The '{name}' field expects an integer that fits in 64 bits, got {number}.")
         return number
     if kind == "float":
@@ -136,7 +133,8 @@ class Hydrator:
         col = self.table_of(resource).columns.get(resource.detail_key)
         if col is not None and col.kind == "integer":
             try:
-                return int(raw)
+                number = int(raw)
+                return number if fits_int64(number) else None
             except (TypeError, ValueError):
                 return None
         return str(raw)

@@ -8,6 +8,12 @@ import peewee
 from dateutil import parser as dateparser
 
 STORED_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1
+
+
+def fits_int64(number: int) -> bool:
+    """Whether SQLite can store `number` (anything larger overflows its INTEGER)."""
+    return INT64_MIN <= number <= INT64_MAX
 
 
 def to_utc(value) -> datetime:
