@@ -20,11 +20,9 @@ import http.client
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -180,37 +178,8 @@ def build_dataset(data_dir: Path, n: int) -> tuple[float, str]:
 
 # -- load generation --------------------------------------------------------------------------------
 def measure(port: int, path: str, headers: dict, connections: int, seconds: float) -> dict:
-    latencies: list[list[float]] = [[] for _ in range(connections)]
-    errors = [0] * connections
-    stop = time.perf_counter() + seconds
-    barrier = threading.Barrier(connections)
-
-    def worker(slot: int):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        barrier.wait()
-        mine = latencies[slot]
-        while time.perf_counter() < stop:
-            t0 = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - t0)
-            if response.status != 200:
-                errors[slot] += 1
-        conn.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
-    all_lat = sorted(x for lat in latencies for x in lat)
-    count = len(all_lat)
-    return {"rps": count / wall, "p50": statistics.median(all_lat) * 1000 if all_lat else 0,
-            "p99": all_lat[min(count - 1, int(count * 0.99))] * 1000 if all_lat else 0,
-            "errors": sum(errors), "count": count}
+    """GET `path` on `connections` keep-alive connections for `seconds`: req/s, p50/p99 ms, errors."""
+    return bench_writes.measure(port, headers, connections, seconds, lambda: ("GET", path, None, 200))
 
 
 def fetch(port, path, headers) -> bytes:
