@@ -77,6 +77,15 @@ def add_plugin(store, root: Path, events: Path, name: str, body: str = "", **kw)
     return register_plugin(store, folder, **{k: v for k, v in kw.items() if k not in ("body",)})
 
 
+class PluginEnv:
+    """A demo app, a folder for test plugins, one for the events they record, and a scheduler."""
+
+    def __init__(self, app, tmp_path: Path, **overrides):
+        self.app, self.store = app, app.store
+        self.plugins, self.events = tmp_path / "plugins", tmp_path / "events"
+        self.sched = scheduler_for(app, **{"plugin_slots": 2, **overrides})
+
+
 def scheduler_for(app, **overrides) -> RunLevelScheduler:
     settings = Settings({**app.settings, "plugin_memory_floor_mb": 0, **overrides})
     return RunLevelScheduler(app.store, LocalExecutor(), settings)

@@ -15,7 +15,7 @@ import pytest
 import waitress
 
 from conftest import REPO, free_port, wait_until_responds
-from runplugins import add_plugin, job_rows, scheduler_for
+from runplugins import PluginEnv, add_plugin, job_rows, scheduler_for
 
 RESULT, BARCODED = 1, 2
 
@@ -46,13 +46,9 @@ SDK_NONBARCODED = {"aligned", "bam_file", "bam_filepath", "control_sequence_type
 
 @pytest.fixture
 def env(app, tmp_path):
-    class Env:
-        pass
-    e = Env()
-    e.app, e.store = app, app.store
-    e.plugins, e.events = tmp_path / "plugins", tmp_path / "events"
-    e.sched = scheduler_for(app, plugin_slots=2)
-    return e
+    e = PluginEnv(app, tmp_path)
+    yield e
+    e.sched.stop()
 
 
 def test_startplugin_and_barcodes_have_the_sdk_keys(env):

@@ -8,7 +8,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from runplugins import add_plugin, events, job_rows, scheduler_for
+from runplugins import PluginEnv, add_plugin, events, job_rows, scheduler_for
 from torrentlite.runner.scheduler import LaunchError, RunLevelScheduler
 from torrentlite.runner.states import FAILED_VALIDATION
 from torrentlite.runner.validate import custom_validation_errors
@@ -19,12 +19,7 @@ BARCODED = 2        # the demo's barcoded run (IonXpress_001-004)
 
 @pytest.fixture
 def env(app, tmp_path):
-    class Env:
-        pass
-    e = Env()
-    e.app, e.store = app, app.store
-    e.plugins, e.events = tmp_path / "plugins", tmp_path / "events"
-    e.sched = scheduler_for(app, plugin_slots=2)
+    e = PluginEnv(app, tmp_path)
     yield e
     e.sched.stop()
 
