@@ -290,3 +290,11 @@ def test_tick_thread_runs_jobs_and_stops(env):
     assert state_of(env.store, launched["pluginresult"]) == ["Completed"]
     env.sched.stop(timeout=5)
     assert env.sched._thread is None
+
+
+def test_finished_jobs_are_released_by_the_executor(env):
+    add_plugin(env.store, env.plugins, env.events, "Brief", "")
+    for _ in range(3):
+        env.sched.launch(RESULT, ["Brief"])
+    run(env.sched)
+    assert env.sched.executor.known() == []

@@ -154,6 +154,18 @@ class Executor(ABC):
         """
         return self._do_describe(external_id)
 
+    def forget(self, external_id: str) -> None:
+        """Drop what the executor keeps about a job the caller no longer follows.
+
+        A finished job is simply released; a job still running is left alone (it can be recovered).
+        Unknown ids are ignored.
+        """
+        self._do_forget(external_id)
+
+    def known(self) -> List[str]:
+        """External ids of the jobs this executor currently keeps."""
+        return self._do_known()
+
     def close(self) -> None:
         """Forget all jobs and release resources. Running jobs keep running and can be recovered."""
         self._do_close()
@@ -172,6 +184,12 @@ class Executor(ABC):
 
     @abstractmethod
     def _do_describe(self, external_id: str) -> dict: ...
+
+    def _do_forget(self, external_id: str) -> None:
+        pass
+
+    def _do_known(self) -> List[str]:
+        return []
 
     def _do_close(self) -> None:
         pass

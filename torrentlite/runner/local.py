@@ -164,6 +164,20 @@ class LocalExecutor(Executor):
                 "wall_seconds": job.limits.wall_seconds, "memory_bytes": job.limits.memory_bytes,
                 "nice": job.limits.nice}
 
+    def _do_forget(self, external_id: str) -> None:
+        with self._lock:
+            run = self._runs.get(external_id)
+        if run is None:
+            return
+        # Polling reaps a script that ended (no zombie is left) and settles its final status.
+        if self._do_poll(external_id).finished:
+            with self._lock:
+                self._runs.pop(external_id, None)
+
+    def _do_known(self) -> List[str]:
+        with self._lock:
+            return list(self._runs)
+
     def _do_close(self) -> None:
         with self._lock:
             self._runs.clear()

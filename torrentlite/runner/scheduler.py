@@ -428,6 +428,7 @@ class RunLevelScheduler:
                     if self._start_one(job, now):
                         running += 1
                     active_ids = {j["grid_engine_jobid"] for j in jobs if j["state"] not in ("done",)}
+            self._release_strays({j.get("external_id") for j in jobs if j["state"] != "done"})
             remaining = sum(1 for j in jobs if j["state"] != "done")
             self._busy = remaining > 0
             return remaining
@@ -557,6 +558,7 @@ class RunLevelScheduler:
         if not status.finished:
             return False
         self._finish(job, status.state, status.exit_code, status.reason, status.usage, now=now)
+        self.executor.forget(external)
         return True
 
     def _finish(self, job: dict, state: JobState, exit_code: Optional[int] = None, reason: str = "",
@@ -611,6 +613,7 @@ class RunLevelScheduler:
                 self._attach(job)
                 self.executor.cancel(job["external_id"], grace)
                 usage = self.executor.poll(job["external_id"]).usage
+                self.executor.forget(job["external_id"])
             except UnknownJob:
                 usage = None
             except Exception:
@@ -622,6 +625,15 @@ class RunLevelScheduler:
                                         (json.dumps(_usage_doc(usage, None)), job["id"]))
         self._wake.set()
         return len(jobs)
+
+    def _release_strays(self, active: set) -> None:
+        """Forget (and reap) executor jobs no longer active in the database, e.g. stopped by the CLI."""
+        for external in self.executor.known():
+            if external not in active:
+                try:
+                    self.executor.forget(external)
+                except Exception:
+                    log.exception("(%s) could not release the job", external)
 
     def _attach(self, job: dict) -> None:
         """Make the executor know a job another process (or a previous run of this one) started."""
