@@ -45,7 +45,7 @@ def _run(args, launch) -> int:
             finished = _wait_for(app.store.db, [item["pluginresult"] for item in launched], timeout)
         ok = finished
         for item in launched:
-            rows = fetch(app.store.db, "PluginResultJob", "plugin_result_id = ? ORDER BY grid_engine_jobid",
+            rows = fetch(app.store, "PluginResultJob", "plugin_result_id = ? ORDER BY grid_engine_jobid",
                          (item["pluginresult"],))
             states = [r["state"] for r in rows] or [item["state"]]
             final = item["state"] if item["state"] == "Failed Validation" else states[-1]

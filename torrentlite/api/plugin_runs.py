@@ -48,7 +48,6 @@ def build_scheduler(store, settings) -> RunLevelScheduler:
 
 def register(api: Api, scheduler: RunLevelScheduler) -> None:
     """Register the plugin-run endpoints of this module on ``api``, acting through ``scheduler``."""
-    db = api.store.db
 
     def require(call: Call, action: str, table: str) -> None:
         if not call.user.can(action, table):
@@ -100,7 +99,7 @@ def register(api: Api, scheduler: RunLevelScheduler) -> None:
     @api.endpoint("pluginresult", r"(?P<pk>\d+)/stop/", ("GET",))
     def stop(call: Call) -> Response:
         require(call, "change", "pluginresult")
-        if fetch_one(db, "pluginresult", int(call.match["pk"])) is None:
+        if fetch_one(api.store, "pluginresult", int(call.match["pk"])) is None:
             raise ApiError(404)
         scheduler.cancel(int(call.match["pk"]))
         return Response(204)

@@ -165,7 +165,7 @@ class RunLevelScheduler:
         if isinstance(ref, bool) or ref is None or ref == "":
             raise LaunchError("Plugin not specified", 410)
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit() and not self._by_name(ref)):
-            rows = fetch(self.db, "plugin", "id = ? AND active = 1 AND selected = 1", (int(ref),))
+            rows = fetch(self.store, "plugin", "id = ? AND active = 1 AND selected = 1", (int(ref),))
         else:
             rows = self._by_name(str(ref))
         rows = [r for r in rows if r.get("path")]
@@ -178,7 +178,7 @@ class RunLevelScheduler:
         return best
 
     def _by_name(self, name: str) -> List[dict]:
-        return fetch(self.db, "plugin", "name = ? AND active = 1 AND selected = 1", (name,))
+        return fetch(self.store, "plugin", "name = ? AND active = 1 AND selected = 1", (name,))
 
     def _entry(self, rep, plugin: dict) -> dict:
         settings = plugin.get("pluginsettings") or {}
@@ -204,7 +204,7 @@ class RunLevelScheduler:
         :return: one dict per plugin: ``{"plugin", "pluginresult", "jobs": [job ids], "state"}``.
         :raises LaunchError: unknown result (404) or plugin (410), or a ``pluginresult`` of another report.
         """
-        rep = load_report(self.db, int(result_pk))
+        rep = load_report(self.store, int(result_pk))
         if rep is None:
             raise LaunchError(f"No result with id {result_pk}", 404)
         rows = [p if isinstance(p, dict) and "id" in p and "path" in p else self.find_plugin(p) for p in plugins]
@@ -214,7 +214,7 @@ class RunLevelScheduler:
             entries = [e for e in entries
                        if (kind in e["runtypes"] if e["runtypes"] else kind in ("wholechip", "thumbnail"))]
         if pluginresult is not None:
-            pr = fetch_one(self.db, "pluginresult", int(pluginresult))
+            pr = fetch_one(self.store, "pluginresult", int(pluginresult))
             if pr is None or pr["result_id"] != rep.pk or len(entries) != 1 or pr["plugin_id"] != entries[0]["id"]:
                 raise LaunchError(f"Plugin result {pluginresult} does not belong to this report and plugin", 400)
         owner = self._owner(user)
@@ -225,7 +225,7 @@ class RunLevelScheduler:
         satisfied = self._satisfied(rep.pk, {d for e in entries for d in e["depends"]} - set(by_name))
         blocks = rep.block_dirs()
         out: Dict[str, dict] = {}
-        self._custom_validation(entries, run_mode, pluginconfig)
+        custom_errors = self._custom_validation(entries, run_mode, pluginconfig)
         self._ensure_sequence()
         with self.store.write():
             for level in RunLevel:
@@ -237,7 +237,8 @@ class RunLevelScheduler:
                         continue
                     if name not in out:
                         out[name] = self._prepare(rep, entry, owner, run_mode, pluginconfig,
-                                                  pluginresult if pluginresult is not None else None)
+                                                  pluginresult if pluginresult is not None else None,
+                                                  custom_errors.get(name, []))
                         if out[name]["state"] == FAILED_VALIDATION:
                             continue
                     for block in (blocks if level is RunLevel.BLOCK else [None]):
@@ -249,7 +250,7 @@ class RunLevelScheduler:
 
     def launch_pipeline(self, result_pk: int, user: str = "ionadmin") -> List[dict]:
         """Queue the plan-selected, enabled plugins of result ``result_pk`` through all run levels."""
-        rep = load_report(self.db, int(result_pk))
+        rep = load_report(self.store, int(result_pk))
         if rep is None:
             raise LaunchError(f"No result with id {result_pk}", 404)
         selected = rep.eas.get("selectedPlugins") or {}
@@ -278,15 +279,15 @@ class RunLevelScheduler:
                 (result_pk, name)).fetchall()
             if rows and rows[0][3] in ("Completed", "Started", "Queued"):
                 pr_id, version, jid, _state = rows[0]
-                rep_dir = load_report(self.db, result_pk).dir
+                rep_dir = load_report(self.store, result_pk).dir
                 found[name] = {"pluginresult": pr_id, "version": version, "jid": jid,
                                "pluginresult_path": plugin_output_dir(rep_dir, name, pr_id)}
         return found
 
     def _prepare(self, rep, entry: dict, owner: int, run_mode: str, instance: Optional[dict],
-                 pluginresult: Optional[int]) -> dict:
+                 pluginresult: Optional[int], custom_errors: List[str]) -> dict:
         """Create or reuse the PluginResult, its folder and key; validate; return the launch record."""
-        plugin = fetch_one(self.db, "plugin", entry["id"]) or {}
+        plugin = fetch_one(self.store, "plugin", entry["id"]) or {}
         config = self._config_for(entry, run_mode, instance)
         if pluginresult is None:
             pr_id = self.db.last_insert_id(self.db.execute_sql(
@@ -295,12 +296,12 @@ class RunLevelScheduler:
             apikey = None
         else:
             pr_id = int(pluginresult)
-            apikey = (fetch_one(self.db, "pluginresult", pr_id) or {}).get("apikey")
+            apikey = (fetch_one(self.store, "pluginresult", pr_id) or {}).get("apikey")
         apikey = apikey or secrets.token_hex(20)
         errors = []
         if plugin.get("requires_configuration") and not config:
             errors.append(f"{entry['name']} requires configuration before execution.")
-        errors += entry.get("custom_errors", [])
+        errors += custom_errors
         self.db.execute_sql('UPDATE "pluginresult" SET apikey = ?, validation_errors = ? WHERE id = ?',
                             (apikey, json.dumps({"validation_errors": errors}), pr_id))
         results_dir = plugin_output_dir(rep.dir, entry["name"], pr_id)
@@ -320,15 +321,17 @@ class RunLevelScheduler:
         return plugin_config(instance if run_mode == "manual" else None, entry["pluginconfig"],
                              entry.get("userInput"), entry["path"])
 
-    def _custom_validation(self, entries: List[dict], run_mode: str, instance: Optional[dict]) -> None:
-        """Run each Python 3 plugin's custom_validation (in a subprocess, outside any transaction)."""
+    def _custom_validation(self, entries: List[dict], run_mode: str, instance: Optional[dict]) -> Dict[str, list]:
+        """Each Python 3 plugin's custom_validation messages (run in subprocesses, outside any transaction)."""
+        found = {}
         for entry in entries:
             key = (entry["path"], entry["name"])
             language = self._language_cache.get(key) or _language(entry["path"], entry["name"])
             self._language_cache[key] = language
             if language == "python3":
-                entry["custom_errors"] = custom_validation_errors(
+                found[entry["name"]] = custom_validation_errors(
                     entry["path"], entry["name"], self._config_for(entry, run_mode, instance), run_mode)
+        return found
 
     def _queue(self, rep, entry: dict, level: RunLevel, block: Optional[str], record: dict,
                by_name: Dict[str, dict], satisfied: Dict[str, dict], user: str, run_mode: str) -> int:
@@ -393,7 +396,7 @@ class RunLevelScheduler:
         for start in range(0, len(missing), 500):
             chunk = missing[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in fetch(self.db, "PluginResultJob", f"id IN ({marks})", chunk):
+            for row in fetch(self.store, "PluginResultJob", f"id IN ({marks})", chunk):
                 self._rows[row["id"]] = row
         self._rows = {pk: self._rows[pk] for pk, _, _ in light if pk in self._rows}
         return [dict(self._rows[pk]) for pk, _, _ in light if pk in self._rows]
@@ -495,16 +498,16 @@ class RunLevelScheduler:
         """Write startplugin.json, barcodes.json and the launch script for this level; return the job spec."""
         # Jobs starting in one tick are often several plugins of one report: read it once per tick.
         if meta["result"] not in self._reports:
-            self._reports[meta["result"]] = load_report(self.db, meta["result"])
+            self._reports[meta["result"]] = load_report(self.store, meta["result"])
         rep = self._reports[meta["result"]]
         if rep is None:
             raise RuntimeError("the result no longer exists")
         entry = dict(meta["plugin"])
-        pr = fetch_one(self.db, "pluginresult", job["plugin_result_id"]) or {}
+        pr = fetch_one(self.store, "pluginresult", job["plugin_result_id"]) or {}
         results_dir = meta["results_dir"]
         os.makedirs(results_dir, exist_ok=True)
         startplugin = build_startplugin(
-            self.db, rep, plugin=entry, level=meta["level"], results_dir=results_dir, run_mode=meta["run_mode"],
+            self.store, rep, plugin=entry, level=meta["level"], results_dir=results_dir, run_mode=meta["run_mode"],
             pluginconfig=job.get("config") or {}, net_location=self._net_location(rep), username=meta["user"],
             pluginresult=job["plugin_result_id"], api_key=pr.get("apikey") or "", block_id=meta.get("block"),
             depends=meta.get("depends"))
@@ -513,7 +516,7 @@ class RunLevelScheduler:
         if meta["level"] != RunLevel.PRE.value:
             try:
                 if ("barcodes", meta["result"]) not in self._reports:
-                    self._reports[("barcodes", meta["result"])] = build_barcodes(self.db, rep)
+                    self._reports[("barcodes", meta["result"])] = build_barcodes(self.store, rep)
                 barcodes = self._reports[("barcodes", meta["result"])]
             except Exception:
                 log.exception("(%s) barcodes.json could not be built", job["grid_engine_jobid"])
@@ -596,7 +599,7 @@ class RunLevelScheduler:
     def cancel(self, pluginresult_pk: int, grace: float = 5.0) -> int:
         """Stop every active job of a plugin result (its process tree is killed); returns how many."""
         with self._lock:
-            jobs = fetch(self.db, "PluginResultJob", f"plugin_result_id = ? AND state IN {_ACTIVE_SQL}",
+            jobs = fetch(self.store, "PluginResultJob", f"plugin_result_id = ? AND state IN {_ACTIVE_SQL}",
                          (int(pluginresult_pk),))
             started = []
             for job in jobs:
@@ -645,12 +648,12 @@ class RunLevelScheduler:
 
     def delete(self, pluginresult_pk: int) -> bool:
         """Cancel, then remove a plugin result row and its main folder (only inside the report folder)."""
-        pr = fetch_one(self.db, "pluginresult", int(pluginresult_pk))
+        pr = fetch_one(self.store, "pluginresult", int(pluginresult_pk))
         if pr is None:
             return False
         self.cancel(pr["id"], grace=2.0)
-        rep = load_report(self.db, pr["result_id"])
-        plugin = fetch_one(self.db, "plugin", pr["plugin_id"]) or {}
+        rep = load_report(self.store, pr["result_id"])
+        plugin = fetch_one(self.store, "plugin", pr["plugin_id"]) or {}
         with self.store.write():
             self.db.execute_sql('DELETE FROM "PluginResultJob" WHERE plugin_result_id = ?', (pr["id"],))
             self.db.execute_sql('DELETE FROM "pluginresult" WHERE id = ?', (pr["id"],))

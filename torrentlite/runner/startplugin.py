@@ -16,8 +16,6 @@ log = logging.getLogger("torrentlite.runner")
 
 BARCODES_NAME = "barcodes.json"
 GLOBALCONFIG = {"debug": 0, "MEM_MAX": "15G"}
-_JSON_COLUMNS = {"metaData", "barcodedSamples", "selectedPlugins", "pluginsettings", "config", "store",
-                 "validation_errors", "executor_meta", "usage", "parentIDs", "attributes", "sampleGrouping"}
 _CHEF_FIELDS = ("chefInstrumentName", "chefStatus", "chefProgress", "chefMessage", "chefLastUpdate",
                 "chefReagentID", "chefReagentsPart", "chefReagentsLot", "chefReagentsExpiration",
                 "chefSolutionsPart", "chefSolutionsLot", "chefSolutionsExpiration", "chefChipType1",
@@ -27,34 +25,15 @@ _CHEF_FIELDS = ("chefInstrumentName", "chefStatus", "chefProgress", "chefMessage
 _DM_CATEGORIES = ("Signal Processing Input", "Basecalling Input", "Output Files", "Intermediate Files")
 
 
-# Column lists per table (the schema is fixed for a process; apsw cursors have no description when empty).
-_COLUMNS: Dict[str, List[str]] = {}
+def fetch(store, table: str, where: str, params=()) -> List[dict]:
+    """Rows of ``table`` matching an SQL condition, values as the store reads them (JSON parsed)."""
+    return store.reader.where(table, where, params)
 
 
-def fetch(db, table: str, where: str, params=()) -> List[dict]:
-    """Rows of ``table`` as dicts, JSON text columns parsed."""
-    names = _COLUMNS.get(table)
-    if names is None:
-        names = _COLUMNS[table] = [r[1] for r in db.execute_sql(f'PRAGMA table_info("{table}")').fetchall()]
-    listed = ", ".join(f'"{n}"' for n in names)
-    cursor = db.execute_sql(f'SELECT {listed} FROM "{table}" WHERE {where}', tuple(params))
-    rows = []
-    for values in cursor.fetchall():
-        row = dict(zip(names, values))
-        for name in _JSON_COLUMNS.intersection(row):
-            if isinstance(row[name], str):
-                try:
-                    row[name] = json.loads(row[name]) if row[name] else {}
-                except ValueError:
-                    row[name] = {}
-        rows.append(row)
-    return rows
-
-
-def fetch_one(db, table: str, pk) -> Optional[dict]:
+def fetch_one(store, table: str, pk) -> Optional[dict]:
     if pk is None:
         return None
-    rows = fetch(db, table, "id = ?", (pk,))
+    rows = fetch(store, table, "id = ?", (pk,))
     return rows[0] if rows else None
 
 
@@ -94,17 +73,17 @@ class Report:
         return sorted(e.name for e in os.scandir(self.dir) if e.is_dir() and e.name.startswith("block_"))
 
 
-def load_report(db, result_pk: int) -> Optional[Report]:
+def load_report(store, result_pk: int) -> Optional[Report]:
     """The result ``result_pk`` with its experiment, analysis settings, plan, storage and ion_params; None if absent."""
-    result = fetch_one(db, "results", result_pk)
+    result = fetch_one(store, "results", result_pk)
     if result is None:
         return None
     rep = Report(result=result)
-    rep.experiment = fetch_one(db, "experiment", result.get("experiment_id")) or {}
-    rep.eas = fetch_one(db, "experimentanalysissettings", result.get("eas_id")) or {}
-    rep.plan = fetch_one(db, "plannedexperiment", rep.experiment.get("plan_id")) or {}
-    rep.storage = fetch_one(db, "reportstorage", result.get("reportstorage_id")) or {}
-    configs = fetch(db, "globalconfig", "1 = 1 ORDER BY id LIMIT 1")
+    rep.experiment = fetch_one(store, "experiment", result.get("experiment_id")) or {}
+    rep.eas = fetch_one(store, "experimentanalysissettings", result.get("eas_id")) or {}
+    rep.plan = fetch_one(store, "plannedexperiment", rep.experiment.get("plan_id")) or {}
+    rep.storage = fetch_one(store, "reportstorage", result.get("reportstorage_id")) or {}
+    configs = fetch(store, "globalconfig", "1 = 1 ORDER BY id LIMIT 1")
     rep.globalconfig = configs[0] if configs else {}
     rep.dir = report_dir(rep.storage, result.get("reportLink") or "")
     if rep.dir:
@@ -113,15 +92,10 @@ def load_report(db, result_pk: int) -> Optional[Report]:
         except (OSError, ValueError):
             rep.ion_params = {}
     if rep.experiment.get("id") is not None:
-        rep.samples = fetch(db, "sample", 'id IN (SELECT dst_id FROM "sample_experiments" WHERE src_id = ?) '
-                            'OR id IN (SELECT src_id FROM "sample_experiments" WHERE dst_id = ?)',
-                            (rep.experiment["id"], rep.experiment["id"])) if _has_table(db, "sample_experiments") \
-            else []
+        # Samples own the link to experiments: sample_experiments(src_id = sample, dst_id = experiment).
+        rep.samples = fetch(store, "sample", 'id IN (SELECT src_id FROM "sample_experiments" WHERE dst_id = ?)',
+                            (rep.experiment["id"],))
     return rep
-
-
-def _has_table(db, name: str) -> bool:
-    return db.execute_sql("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
 
 
 def _date_text(value) -> str:
@@ -182,17 +156,17 @@ def _chef(rep: Report) -> dict:
             else rep.experiment.get(name) for name in dict.fromkeys(_CHEF_FIELDS)}
 
 
-def _plan_section(db, rep: Report) -> dict:
+def _plan_section(store, rep: Report) -> dict:
     if not rep.plan:
         return {}
     plan, eas = rep.plan, rep.eas
     description = ""
     if plan.get("runType"):
-        rows = fetch(db, "runtype", "runType = ?", (plan["runType"],)) if _has_table(db, "runtype") else []
+        rows = fetch(store, "runtype", "runType = ?", (plan["runType"],))
         description = rows[0].get("description", "") if rows else ""
     grouping = ""
-    if plan.get("sampleGrouping_id") is not None and _has_table(db, "samplegrouptype_cv"):
-        row = fetch_one(db, "samplegrouptype_cv", plan["sampleGrouping_id"]) or {}
+    if plan.get("sampleGrouping_id") is not None:
+        row = fetch_one(store, "samplegrouptype_cv", plan["sampleGrouping_id"]) or {}
         grouping = row.get("displayedName", "")
     return {
         "barcodeId": eas.get("barcodeKitName") or "", "endBarcodeKitName": eas.get("endBarcodeKitName") or "",
@@ -224,7 +198,7 @@ def _datamanagement(rep: Report) -> dict:
     return {name: True for name in _DM_CATEGORIES} if rep.dir and os.path.isdir(rep.dir) else {}
 
 
-def build_startplugin(db, rep: Report, *, plugin: dict, level: str, results_dir: str, run_mode: str,
+def build_startplugin(store, rep: Report, *, plugin: dict, level: str, results_dir: str, run_mode: str,
                       pluginconfig: dict, net_location: str, username: str, pluginresult: int, api_key: str,
                       block_id: Optional[str] = None, depends: Optional[dict] = None) -> dict:
     """The startplugin.json dict (§5.1) for one job; ``plugin`` is the plugins-dict entry (§3.3)."""
@@ -232,7 +206,7 @@ def build_startplugin(db, rep: Report, *, plugin: dict, level: str, results_dir:
     report = rep.dir
     raw = params.get("pathToData") or exp.get("expDir") or ""
     chip = params.get("chiptype") or exp.get("chipType") or ""
-    chip_rows = fetch(db, "chip", "name = ?", (chip,)) if chip else []
+    chip_rows = fetch(store, "chip", "name = ?", (chip,)) if chip else []
     reference = params.get("referenceName") or eas.get("reference") or rep.result.get("reference") or ""
     barcode_id = eas.get("barcodeKitName") or params.get("barcodeId") or ""
     blocks = rep.block_dirs()
@@ -274,7 +248,7 @@ def build_startplugin(db, rep: Report, *, plugin: dict, level: str, results_dir:
     if block_id:
         runplugin["blockId"] = block_id
     doc = {"runinfo": runinfo, "runplugin": runplugin, "expmeta": expmeta, "chefSummary": _chef(rep),
-           "pluginconfig": pluginconfig, "globalconfig": dict(GLOBALCONFIG), "plan": _plan_section(db, rep),
+           "pluginconfig": pluginconfig, "globalconfig": dict(GLOBALCONFIG), "plan": _plan_section(store, rep),
            "sampleinfo": _sampleinfo(rep), "datamanagement": _datamanagement(rep)}
     if plugin.get("depends"):
         doc["depends"] = depends or {}
@@ -285,11 +259,11 @@ def build_startplugin(db, rep: Report, *, plugin: dict, level: str, results_dir:
 
 # ---- barcodes.json ---------------------------------------------------------------------------------------
 
-def _reference_info(db, short_name: str, tmap: str) -> dict:
+def _reference_info(store, short_name: str, tmap: str) -> dict:
     empty = {"reference_fullpath": "", "reference_full_name": "", "genome_urlpath": ""}
     if not short_name or short_name == "none":
         return empty
-    rows = fetch(db, "referencegenome", "short_name = ? ORDER BY enabled DESC, id", (short_name,))
+    rows = fetch(store, "referencegenome", "short_name = ? ORDER BY enabled DESC, id", (short_name,))
     if not rows:
         return empty
     ref = rows[0]
@@ -311,7 +285,7 @@ def _sample_overrides(eas: dict) -> Dict[str, tuple]:
     return found
 
 
-def build_barcodes(db, rep: Report, include_filtered: bool = False) -> Optional[dict]:
+def build_barcodes(store, rep: Report, include_filtered: bool = False) -> Optional[dict]:
     """barcodes.json (§5.2), or None when the report has no ``basecaller_results/datasets_basecaller.json``."""
     path = Path(rep.dir, "basecaller_results", "datasets_basecaller.json") if rep.dir else None
     try:
@@ -334,7 +308,7 @@ def build_barcodes(db, rep: Report, include_filtered: bool = False) -> Optional[
         aligned = bool(reference) and reference != "none"
         bam = "rawlib.bam" if aligned else dataset.get("basecaller_bam", "rawlib.basecaller.bam")
         ids = [s.get("externalId") or "" for s in rep.samples]
-        entry = {"reference": reference, **_reference_info(db, reference, tmap), "aligned": aligned,
+        entry = {"reference": reference, **_reference_info(store, reference, tmap), "aligned": aligned,
                  "bam_file": bam, "filtered": bool(group.get("filtered", False)),
                  "bam_filepath": os.path.join(report, bam if aligned else os.path.join("basecaller_results", bam)),
                  "hotspot_filepath": hotspot, "read_count": dataset.get("read_count", 0),
@@ -342,7 +316,7 @@ def build_barcodes(db, rep: Report, include_filtered: bool = False) -> Optional[
                  "control_sequence_type": "", "sample": group.get("sample", ""),
                  "sample_id": ids[0] if len(ids) == 1 else "", "control_type": ""}
         return {"nonbarcoded": entry}
-    table = {row.get("id_str"): row for row in fetch(db, "dnabarcode", "name = ?", (kit,))}
+    table = {row.get("id_str"): row for row in fetch(store, "dnabarcode", "name = ?", (kit,))}
     overrides = _sample_overrides(eas)
     sample_ids = {s.get("displayedName") or s.get("name"): s.get("externalId") or "" for s in rep.samples}
     out = {}
@@ -380,7 +354,7 @@ def build_barcodes(db, rep: Report, include_filtered: bool = False) -> Optional[
             "end_barcode_name": end, "end_barcode_index": 0, "end_barcode_adapter": "",
             "end_barcode_annotation": "", "end_barcode_sequence": "", "end_barcode_type": "",
             "dual_barcode_name": f"{barcode}--{end}" if end else "", "end_barcode_kit_name": "",
-            **_reference_info(db, ref, tmap), "aligned": aligned, "bam_file": bam,
+            **_reference_info(store, ref, tmap), "aligned": aligned, "bam_file": bam,
             "bam_filepath": os.path.join(report, bam) if aligned else
             os.path.join(report, "basecaller_results", bam),
         }

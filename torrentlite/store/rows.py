@@ -66,6 +66,10 @@ class RowReader:
         sql, params = q.sql()
         return self.execute(table, sql, params)
 
+    def where(self, table: str, condition: str, params: Iterable = ()) -> list[dict]:
+        """Rows matching an SQL condition written by the caller (with ? placeholders)."""
+        return self.execute(table, f'SELECT * FROM "{table}" WHERE {condition}', params)
+
     def count(self, table: str, where=None) -> int:
         """Matching rows; a bare COUNT(*) (no subquery) lets SQLite count a whole table from its b-tree."""
         model = self.store.model(table)
