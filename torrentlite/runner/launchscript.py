@@ -49,18 +49,33 @@ def _json_default(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+_SKIPPED_KEYS = ("barcodedSamples", "sampleinfo")
+
+
+def _scalar_text(value) -> str:
+    """The JSON text of a scalar; plain printable ASCII strings need no encoder."""
+    if isinstance(value, str) and value.isascii() and value.isprintable() and '"' not in value \
+            and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value, default=_json_default)
+
+
 def _walk(value, path: str) -> Iterator[Tuple[str, str]]:
     """(path, JSON text) pairs in the order jsonpipe prints them; containers print as {} / []."""
     if isinstance(value, Mapping):
         yield path or "/", "{}"
         for key, item in value.items():
-            yield from _walk(item, f"{path}/{key}")
+            child = f"{path}/{key}"
+            # Every line below these keys is skipped by flatten_env: no need to walk them.
+            if any(skip in child for skip in _SKIPPED_KEYS):
+                continue
+            yield from _walk(item, child)
     elif isinstance(value, (list, tuple)):
         yield path or "/", "[]"
         for index, item in enumerate(value):
             yield from _walk(item, f"{path}/{index}")
     else:
-        yield path or "/", json.dumps(value, default=_json_default)
+        yield path or "/", _scalar_text(value)
 
 
 def flatten_env(startplugin: Mapping) -> Dict[str, str]:
