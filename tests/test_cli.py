@@ -81,3 +81,10 @@ def test_serve_get(tmp_path, capsys):
     body = json.loads(capsys.readouterr().out)
     assert body["meta"]["limit"] == 2 and body["meta"]["total_count"] == 3
     assert cli.main(["serve", "--data-dir", data, "--get", "/rundb/api/v1/results/999999/"]) == 1
+
+
+def test_the_root_url_leads_to_the_api_index(shared_app):
+    from conftest import Client
+
+    response = Client(shared_app).get("/")
+    assert response.status == 302 and response.headers["Location"].endswith("/rundb/api/v1/")

@@ -74,6 +74,7 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     wsgi.default_error_handler = _json_error
     # peewee keeps one SQLite connection per thread; waitress's threads live as long as the server.
     mount(wsgi, api)
+    wsgi.route("/", ["GET"], lambda: bottle.HTTPResponse(b"", 302, {"Location": "/rundb/api/v1/"}))
     plugins.mount_pages(wsgi, api)
     scheduler = plugin_runs.build_scheduler(store, settings)
     plugin_runs.register(api, scheduler)
