@@ -327,3 +327,26 @@ def test_integers_beyond_64_bits_are_a_400_and_change_nothing(client):
         response = client.patch(API + "results/1/", json_body={"processedflows": value})
         assert response.status == 400 and "64 bits" in response.json()["error"], response.body
     assert client.get(API + "results/1/").json() == before
+
+
+def test_plan_conveniences_of_the_real_server(client, app):
+    qc = client.get(API + "qctype/", params={"limit": 0}).json()["objects"][0]
+    group = client.get(API + "applicationgroup/", params={"limit": 1}).json()["objects"][0]
+    grouping = client.get(API + "samplegrouptype_cv/", params={"limit": 1}).json()["objects"][0]
+    sample_set = client.get(API + "sampleset/", params={"limit": 1}).json()["objects"][0]
+    chef_kit = client.get(API + "kitinfo/", params={"kitType": "IonChefPrepKit", "limit": 1}).json()["objects"][0]
+    body = {"planName": "conveniences plan", "templatingKitName": chef_kit["name"], qc["qcName"]: 42,
+            "applicationGroupDisplayedName": group["description"], "sampleGroupingName": grouping["displayedName"],
+            "sampleSetDisplayedName": sample_set["displayedName"]}
+    response = client.post(API + "plannedexperiment/", json_body=body)
+    assert response.status == 201, response.body
+    plan = response.json()
+    assert plan["planStatus"] == "pending"  # planned on a Chef kit
+    assert plan["origin"].startswith("api|")
+    assert plan["applicationGroup"] == group["resource_uri"]
+    assert plan["sampleGroupingName"] == grouping["displayedName"]
+    assert plan["sampleSets"] == [sample_set["resource_uri"]]
+    [value] = [v for v in plan["qcValues"] if v["qcType"]["qcName"] == qc["qcName"]]
+    assert value["threshold"] == 42
+    bad = client.post(API + "plannedexperiment/", json_body={"planName": "x", "sampleGroupingName": "No such"})
+    assert bad.status == 400 and "No such" in bad.json()["error"]

@@ -10,6 +10,7 @@ import random
 import string
 import uuid
 
+from torrentlite import __version__
 from torrentlite.api.computed_plans import _FROM_EAS, _FROM_EXPERIMENT
 from torrentlite.api.errors import bad_request
 from torrentlite.api.write_hydrate import WriteContext, convert, parse_bool
@@ -54,6 +55,7 @@ class PlanHooks:
     def before(self, resource, body: dict, ctx: WriteContext, key):
         body = dict(body)
         extra = {k: body.pop(k) for k in PLAN_ONLY_KEYS if k in body}
+        extra["qc"] = {name: body.pop(name) for name in self._qc_names() if name in body}
         extra.update({k: body[k] for k in list(_FROM_EXPERIMENT) + list(_FROM_EAS) if k in body})
         ctx.plan_extra = extra
         values = {"date": utcnow()}
@@ -65,8 +67,8 @@ class PlanHooks:
             values["planShortID"] = _short_id(self.store)
             body.setdefault("planGUID", str(uuid.uuid4()))
             if not body.get("planStatus"):
-                body["planStatus"] = "planned"
-            body.setdefault("origin", "api")
+                body["planStatus"] = "pending" if self._is_chef_kit(body.get("templatingKitName")) else "planned"
+            body["origin"] = f"{body.get('origin') or 'api'}|{__version__}"
         if isinstance(body.get("planName"), str):
             body["planName"] = body["planName"].strip().replace(" ", "_")
         return body, values
@@ -82,6 +84,62 @@ class PlanHooks:
         if "projects" in extra or "project" in extra:
             names = _names(extra.get("projects")) + _names(extra.get("project"))
             self._projects(pk, names, ctx)
+        self._named_links(pk, extra)
+        if extra.get("qc"):
+            self._qc_thresholds(pk, extra["qc"])
+
+    # -- conveniences: links given by name, QC thresholds as top-level keys ---------------------------
+    def _qc_names(self) -> list[str]:
+        model = self.store.model("qctype")
+        return [name for (name,) in model.select(column(model, "qcName")).tuples()]
+
+    def _is_chef_kit(self, name) -> bool:
+        if not isinstance(name, str) or not name:
+            return False
+        kits = self.store.model("kitinfo")
+        return kits.select().where(column(kits, "name") == name,
+                                   column(kits, "kitType") == "IonChefPrepKit").exists()
+
+    def _by_name(self, table: str, columns: tuple, value: str, field: str) -> int:
+        model = self.store.model(table)
+        for name in columns:
+            found = model.select(column(model, "id")).where(column(model, name) == value).scalar()
+            if found is not None:
+                return found
+        raise bad_request(f"The '{field}' field names no {table} called '{value}'.")
+
+    def _named_links(self, plan_id: int, extra: dict) -> None:
+        """`applicationGroupDisplayedName`, `sampleGroupingName` and `sampleSetDisplayedName` set those links."""
+        plan = self.store.model("plannedexperiment")
+        links = {}
+        if extra.get("applicationGroupDisplayedName"):
+            links["applicationGroup"] = self._by_name("applicationgroup", ("description", "name"),
+                                                      str(extra["applicationGroupDisplayedName"]),
+                                                      "applicationGroupDisplayedName")
+        if extra.get("sampleGroupingName"):
+            links["sampleGrouping"] = self._by_name("samplegrouptype_cv", ("displayedName",),
+                                                    str(extra["sampleGroupingName"]), "sampleGroupingName")
+        if links:
+            plan.update({column(plan, fk_column(k)): v for k, v in links.items()}).where(
+                column(plan, "id") == plan_id).execute()
+        if "sampleSetDisplayedName" in extra:
+            names = _names(extra["sampleSetDisplayedName"]) if extra["sampleSetDisplayedName"] else []
+            ids = [self._by_name("sampleset", ("displayedName",), n, "sampleSetDisplayedName") for n in names]
+            set_links(self.store, "plannedexperiment", "sampleSets", plan_id, ids)
+
+    def _qc_thresholds(self, plan_id: int, thresholds: dict) -> None:
+        """Keys named after a QC type (e.g. "Bead Loading (%)": 30) set the plan's threshold for it."""
+        types = self.store.model("qctype")
+        qc = self.store.model("plannedexperimentqc")
+        plan_fk, type_fk = column(qc, fk_column("plannedExperiment")), column(qc, fk_column("qcType"))
+        for name, raw in thresholds.items():
+            value = convert(self.registry.tables["plannedexperimentqc"].columns["threshold"], raw, name)
+            type_id = types.select(column(types, "id")).where(column(types, "qcName") == name).scalar()
+            existing = qc.select(column(qc, "id")).where(plan_fk == plan_id, type_fk == type_id).scalar()
+            if existing is None:
+                qc.insert({plan_fk: plan_id, type_fk: type_id, column(qc, "threshold"): value}).execute()
+            else:
+                qc.update({column(qc, "threshold"): value}).where(column(qc, "id") == existing).execute()
 
     # -- experiment and EAS -------------------------------------------------------------------------
     def _converted(self, table: str, mapping: dict, extra: dict) -> dict:
