@@ -67,7 +67,7 @@ class RowReader:
         return self.execute(table, sql, params)
 
     def where(self, table: str, condition: str, params: Iterable = ()) -> list[dict]:
-        """Rows matching an SQL condition written by the caller (with ? placeholders)."""
+        """Rows matching an SQL condition written by the caller (its values passed as ? parameters)."""
         return self.execute(table, f'SELECT * FROM "{table}" WHERE {condition}', params)
 
     def count(self, table: str, where=None) -> int:
