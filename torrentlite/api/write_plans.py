@@ -150,16 +150,21 @@ class PlanHooks:
                 values[col] = convert(columns[col], extra[key], key)
         return values
 
+    def _update_latest(self, table: str, link: str, parent_id: int, values: dict):
+        """The newest row of `table` whose `link` points at `parent_id`, updated with `values`; None if none."""
+        model = self.store.model(table)
+        existing = model.select(column(model, "id")).where(column(model, fk_column(link)) == parent_id).order_by(
+            column(model, "id").desc()).scalar()
+        if existing is not None and values:
+            model.update({column(model, c): v for c, v in values.items()}).where(
+                column(model, "id") == existing).execute()
+        return existing
+
     def _experiment(self, plan_id, plan_row: dict, extra: dict) -> int:
         model = self.store.model("experiment")
-        plan_fk = column(model, fk_column("plan"))
-        existing = model.select(column(model, "id")).where(plan_fk == plan_id).order_by(
-            column(model, "id").desc()).scalar()
         values = self._converted("experiment", _FROM_EXPERIMENT, extra)
+        existing = self._update_latest("experiment", "plan", plan_id, values)
         if existing is not None:
-            if values:
-                model.update({column(model, c): v for c, v in values.items()}).where(
-                    column(model, "id") == existing).execute()
             return existing
         guid = plan_row.get("planGUID") or str(uuid.uuid4())
         row = {"expName": guid, "unique": guid, "status": plan_row.get("planStatus") or "planned",
@@ -174,13 +179,8 @@ class PlanHooks:
     def _eas(self, experiment_id: int, extra: dict, created: bool) -> None:
         model = self.store.model("experimentanalysissettings")
         exp_fk = column(model, fk_column("experiment"))
-        existing = model.select(column(model, "id")).where(exp_fk == experiment_id).order_by(
-            column(model, "id").desc()).scalar()
         values = self._converted("experimentanalysissettings", _FROM_EAS, extra)
-        if existing is not None:
-            if values:
-                model.update({column(model, c): v for c, v in values.items()}).where(
-                    column(model, "id") == existing).execute()
+        if self._update_latest("experimentanalysissettings", "experiment", experiment_id, values) is not None:
             return
         config = self.store.model("globalconfig")
         defaults = config.select(column(config, "default_library_key"), column(config, "default_test_fragment_key")) \
