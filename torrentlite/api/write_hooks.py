@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torrentlite.api.errors import bad_request
 from torrentlite.api.write_hydrate import WriteContext
-from torrentlite.api.write_plans import PlanHooks
+from torrentlite.api.write_plans import plan_hooks
 from torrentlite.store.models import column, fk_column
 
 
@@ -63,10 +63,12 @@ class ResultsHooks(NoHooks):
                 self.handler.after_commit(lambda listener=listener: listener(pk))
 
 
-_HOOKS = {"plannedexperiment": PlanHooks, "pluginresult": PluginResultHooks, "results": ResultsHooks}
+_HOOKS = {"pluginresult": PluginResultHooks, "results": ResultsHooks}
 
 
 def hooks_for(handler, resource):
+    if resource.table == "plannedexperiment":
+        return plan_hooks(handler, resource)
     return _HOOKS.get(resource.table, NoHooks)(handler)
 
 

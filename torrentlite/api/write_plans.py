@@ -1,8 +1,9 @@
 """What saving a plan does beyond its own row: the experiment, its analysis settings, samples, projects.
 
-Every resource over the plan table (plannedexperimentdb and the plan views) goes through here.
-The plan views show experiment and EAS values under plan-style names (`chipType`, `library`,
-`barcodeId`…); on input those names write the plan's experiment and its latest EAS.
+As on the real server, only `plannedexperiment/` and its full views create and update the plan's
+experiment and analysis settings; they show experiment and EAS values under plan-style names
+(`chipType`, `library`, `barcodeId`…) and on input those names write them. `plannedexperimentdb/`
+also takes projects and sample sets by name; the summary views write the plan row alone.
 """
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from torrentlite import __version__
 from torrentlite.api.computed_plans import _FROM_EAS, _FROM_EXPERIMENT
 from torrentlite.api.errors import bad_request
 from torrentlite.api.write_hydrate import WriteContext, convert, parse_bool
+from torrentlite.store import layout
 from torrentlite.store.fields import utcnow
 from torrentlite.store.load import set_links
 from torrentlite.store.models import column, fk_column
 
+# The real plan resource and its subclasses; every other plan view is a plain model resource.
+PLAN_CREATING = layout.PLAN_FULL_VIEWS + ("availableionchefplannedexperiment",)
 SHORT_ID_CHARS = string.ascii_uppercase + string.digits
 # Keys only the plan endpoints read (not fields of any plan resource's table).
 PLAN_ONLY_KEYS = ("projects", "project", "sample", "include_plugin_default_selection", "sampleSetDisplayedName",
@@ -44,8 +48,12 @@ def _names(value) -> list[str]:
     raise bad_request("The 'projects' field expects project names: a string or a list of strings.")
 
 
-class PlanHooks:
-    """Before/after hooks for every resource stored in the plan table."""
+class PlanRowHooks:
+    """The plan row as the real plan model's save fills it in; what every plan resource does on a write.
+
+    A given short ID or GUID is kept, an empty one generated; `date` is the time of the save.
+    The summary views (`plantemplatesummary/` …) are plain writes to the plan table like this.
+    """
 
     def __init__(self, handler):
         self.handler = handler
@@ -54,44 +62,31 @@ class PlanHooks:
 
     def before(self, resource, body: dict, ctx: WriteContext, key):
         body = dict(body)
-        extra = {k: body.pop(k) for k in PLAN_ONLY_KEYS if k in body}
-        extra["qc"] = {name: body.pop(name) for name in self._qc_names() if name in body}
-        extra.update({k: body[k] for k in list(_FROM_EXPERIMENT) + list(_FROM_EAS) if k in body})
-        ctx.plan_extra = extra
+        ctx.plan_extra = self.extra_keys(body)
         values = {"date": utcnow()}
         if key is None:
             name = body.get("planName")
             if not isinstance(name, str) or not name.strip():
                 raise bad_request("The 'planName' field has no data and doesn't allow a null value.")
             body.setdefault("planDisplayedName", name)
-            values["planShortID"] = _short_id(self.store)
-            body.setdefault("planGUID", str(uuid.uuid4()))
             if not body.get("planStatus"):
-                body["planStatus"] = "pending" if self._is_chef_kit(body.get("templatingKitName")) else "planned"
-            body["origin"] = f"{body.get('origin') or 'api'}|{__version__}"
+                chef = self._is_chef_kit(body.get("templatingKitName")) and not body.get("isReusable")
+                body["planStatus"] = "pending" if chef else "planned"
+        for name, make in (("planShortID", lambda: _short_id(self.store)), ("planGUID", lambda: str(uuid.uuid4())),
+                           ("runType", lambda: "GENS")):
+            if (key is None or name in body) and not body.get(name):
+                body.pop(name, None)
+                values[name] = make()
         if isinstance(body.get("planName"), str):
             body["planName"] = body["planName"].strip().replace(" ", "_")
         return body, values
 
-    def after(self, resource, pk, body: dict, ctx: WriteContext, created: bool) -> None:
-        extra = getattr(ctx, "plan_extra", {})
-        plan = self.store.model("plannedexperiment")
-        row = plan.select().where(column(plan, "id") == pk).dicts().first()
-        experiment_id = self._experiment(pk, row, extra)
-        self._eas(experiment_id, extra, created)
-        if "sample" in extra or "barcodedSamples" in extra:
-            self._samples(experiment_id, extra)
-        if "projects" in extra or "project" in extra:
-            names = _names(extra.get("projects")) + _names(extra.get("project"))
-            self._projects(pk, names, ctx)
-        self._named_links(pk, extra)
-        if extra.get("qc"):
-            self._qc_thresholds(pk, extra["qc"])
+    def extra_keys(self, body: dict) -> dict:
+        """Keys this resource reads beyond its fields, taken out of `body`."""
+        return {}
 
-    # -- conveniences: links given by name, QC thresholds as top-level keys ---------------------------
-    def _qc_names(self) -> list[str]:
-        model = self.store.model("qctype")
-        return [name for (name,) in model.select(column(model, "qcName")).tuples()]
+    def after(self, resource, pk, body: dict, ctx: WriteContext, created: bool) -> None:
+        return None
 
     def _is_chef_kit(self, name) -> bool:
         if not isinstance(name, str) or not name:
@@ -99,6 +94,28 @@ class PlanHooks:
         kits = self.store.model("kitinfo")
         return kits.select().where(column(kits, "name") == name,
                                    column(kits, "kitType") == "IonChefPrepKit").exists()
+
+
+class PlanDbHooks(PlanRowHooks):
+    """`plannedexperimentdb/`: the plan row, its projects by name and its sample sets by displayed name."""
+
+    KEYS = ("projects", "project", "sampleSetDisplayedName")
+
+    def extra_keys(self, body: dict) -> dict:
+        return {k: body.pop(k) for k in self.KEYS if k in body}
+
+    def after(self, resource, pk, body: dict, ctx: WriteContext, created: bool) -> None:
+        extra = getattr(ctx, "plan_extra", {})
+        if "projects" in extra or "project" in extra:
+            names = _names(extra.get("projects")) + _names(extra.get("project"))
+            self._projects(pk, names, ctx)
+        if "sampleSetDisplayedName" in extra:
+            self._sample_sets(pk, extra["sampleSetDisplayedName"])
+
+    def _sample_sets(self, plan_id: int, value) -> None:
+        names = _names(value) if value else []
+        ids = [self._by_name("sampleset", ("displayedName",), n, "sampleSetDisplayedName") for n in names]
+        set_links(self.store, "plannedexperiment", "sampleSets", plan_id, ids)
 
     def _by_name(self, table: str, columns: tuple, value: str, field: str) -> int:
         model = self.store.model(table)
@@ -108,8 +125,56 @@ class PlanHooks:
                 return found
         raise bad_request(f"The '{field}' field names no {table} called '{value}'.")
 
+    def _projects(self, plan_id: int, names: list[str], ctx: WriteContext) -> None:
+        model = self.store.model("project")
+        ids = []
+        for name in dict.fromkeys(names):
+            found = model.select(column(model, "id")).where(column(model, "name") == name).scalar()
+            if found is None:
+                self.handler.hydrator.require(ctx, "add", "project")
+                now = utcnow()
+                found = model.insert({column(model, "name"): name, column(model, "public"): True,
+                                      column(model, "created"): now, column(model, "modified"): now,
+                                      column(model, fk_column("creator")): getattr(ctx.user, "id", None)}).execute()
+            ids.append(found)
+        set_links(self.store, "plannedexperiment", "projects", plan_id, ids)
+
+
+class PlanHooks(PlanDbHooks):
+    """`plannedexperiment/` and its views: also the plan's experiment, analysis settings, samples, QC values."""
+
+    def before(self, resource, body: dict, ctx: WriteContext, key):
+        body, values = super().before(resource, body, ctx, key)
+        if key is None:
+            body["origin"] = f"{body.get('origin') or 'api'}|{__version__}"
+        return body, values
+
+    def extra_keys(self, body: dict) -> dict:
+        extra = {k: body.pop(k) for k in PLAN_ONLY_KEYS if k in body}
+        extra["qc"] = {name: body.pop(name) for name in self._qc_names() if name in body}
+        extra.update({k: body[k] for k in list(_FROM_EXPERIMENT) + list(_FROM_EAS) if k in body})
+        return extra
+
+    def after(self, resource, pk, body: dict, ctx: WriteContext, created: bool) -> None:
+        super().after(resource, pk, body, ctx, created)
+        extra = getattr(ctx, "plan_extra", {})
+        plan = self.store.model("plannedexperiment")
+        row = plan.select().where(column(plan, "id") == pk).dicts().first()
+        experiment_id = self._experiment(pk, row, extra)
+        self._eas(experiment_id, extra, created)
+        if "sample" in extra or "barcodedSamples" in extra:
+            self._samples(experiment_id, extra)
+        self._named_links(pk, extra)
+        if extra.get("qc"):
+            self._qc_thresholds(pk, extra["qc"])
+
+    # -- conveniences: links given by name, QC thresholds as top-level keys ---------------------------
+    def _qc_names(self) -> list[str]:
+        model = self.store.model("qctype")
+        return [name for (name,) in model.select(column(model, "qcName")).tuples()]
+
     def _named_links(self, plan_id: int, extra: dict) -> None:
-        """`applicationGroupDisplayedName`, `sampleGroupingName` and `sampleSetDisplayedName` set those links."""
+        """`applicationGroupDisplayedName` and `sampleGroupingName` set those links."""
         plan = self.store.model("plannedexperiment")
         links = {}
         if extra.get("applicationGroupDisplayedName"):
@@ -122,10 +187,6 @@ class PlanHooks:
         if links:
             plan.update({column(plan, fk_column(k)): v for k, v in links.items()}).where(
                 column(plan, "id") == plan_id).execute()
-        if "sampleSetDisplayedName" in extra:
-            names = _names(extra["sampleSetDisplayedName"]) if extra["sampleSetDisplayedName"] else []
-            ids = [self._by_name("sampleset", ("displayedName",), n, "sampleSetDisplayedName") for n in names]
-            set_links(self.store, "plannedexperiment", "sampleSets", plan_id, ids)
 
     def _qc_thresholds(self, plan_id: int, thresholds: dict) -> None:
         """Keys named after a QC type (e.g. "Bead Loading (%)": 30) set the plan's threshold for it."""
@@ -229,16 +290,11 @@ class PlanHooks:
         ids = [self._sample_id(n) for n in names]
         set_links(self.store, "experiment", "samples", experiment_id, ids)
 
-    def _projects(self, plan_id: int, names: list[str], ctx: WriteContext) -> None:
-        model = self.store.model("project")
-        ids = []
-        for name in dict.fromkeys(names):
-            found = model.select(column(model, "id")).where(column(model, "name") == name).scalar()
-            if found is None:
-                self.handler.hydrator.require(ctx, "add", "project")
-                now = utcnow()
-                found = model.insert({column(model, "name"): name, column(model, "public"): True,
-                                      column(model, "created"): now, column(model, "modified"): now,
-                                      column(model, fk_column("creator")): getattr(ctx.user, "id", None)}).execute()
-            ids.append(found)
-        set_links(self.store, "plannedexperiment", "projects", plan_id, ids)
+
+def plan_hooks(handler, resource):
+    """The hooks of one resource over the plan table."""
+    if resource.name in PLAN_CREATING:
+        return PlanHooks(handler)
+    if resource.name == "plannedexperimentdb":
+        return PlanDbHooks(handler)
+    return PlanRowHooks(handler)

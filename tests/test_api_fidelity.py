@@ -1,0 +1,80 @@
+"""Write, then read back as the real server answers: plan short IDs, plan summary views, reports' plan
+short IDs, links to publishers, job rows written by clients, user profiles."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+
+API = "/rundb/api/v1/"
+SUMMARY_VIEWS = ("plantemplatesummary", "ionchefplantemplatesummary", "onetouchplantemplatesummary",
+                 "plannedexperimentdb")
+
+
+def rel(url: str) -> str:
+    return urlsplit(url).path
+
+
+def count(app, table: str) -> int:
+    return app.store.db.execute_sql(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+
+
+# -- plans ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("view", ("plannedexperiment", "plannedexperimentdb", "plantemplatesummary"))
+def test_a_given_plan_short_id_is_kept_and_only_a_missing_one_generated(client, view):
+    r = client.post(API + f"{view}/", json_body={"planName": "kept id", "planShortID": "KEEP1", "isReusable": True})
+    assert r.status == 201, r.body
+    path = rel(r.headers["Location"])
+    assert client.get(path).json()["planShortID"] == "KEEP1"
+    assert client.patch(path, json_body={"planShortID": "KEEP2"}).status == 202
+    assert client.get(path).json()["planShortID"] == "KEEP2"
+    assert client.patch(path, json_body={"planShortID": ""}).status == 202
+    regenerated = client.get(path).json()["planShortID"]
+    assert len(regenerated) == 5 and regenerated.isalnum() and regenerated != "KEEP2"
+    r = client.post(API + f"{view}/", json_body={"planName": "new id", "isReusable": True})
+    generated = client.get(rel(r.headers["Location"])).json()["planShortID"]
+    assert len(generated) == 5 and generated.isalnum()
+
+
+@pytest.mark.parametrize("view", SUMMARY_VIEWS)
+def test_plan_summary_views_write_the_plan_row_and_create_no_experiment(client, app, view):
+    existing = client.get(API + "plannedexperiment/", params={"limit": 1}).json()["objects"][0]
+    assert existing["experiment"]  # the GUID is already an experiment's `unique`
+    before = {t: count(app, t) for t in ("experiment", "experimentanalysissettings", "sample", "plannedexperiment")}
+    body = {"planName": "summary copy", "planGUID": existing["planGUID"], "isReusable": True,
+            "templatingKitName": existing["templatingKitName"], "runType": "AMPS", "chipType": "530",
+            "library": "hg19", "sample": "ignored_sample"}
+    r = client.post(API + f"{view}/", json_body=body)
+    assert r.status == 201, r.body
+    after = {t: count(app, t) for t in before}
+    assert after == {**before, "plannedexperiment": before["plannedexperiment"] + 1}
+    path = rel(r.headers["Location"])
+    plan = client.get(path).json()
+    assert plan["planGUID"] == existing["planGUID"] and plan["planName"] == "summary_copy"
+    assert plan["planDisplayedName"] == "summary copy" and plan["runType"] == "AMPS"
+    assert plan["planStatus"] == "planned" and plan["origin"] == "" and len(plan["planShortID"]) == 5
+    full = client.get(API + f"plannedexperiment/{plan['id']}/").json()
+    assert full["experiment"] is None and full["chipType"] == "" and full["library"] == ""
+    if view == "plannedexperimentdb":
+        assert r.json()["id"] == plan["id"]  # always_return_data
+
+
+def test_plannedexperimentdb_takes_projects_and_sample_sets_by_name(client, app):
+    sample_set = client.get(API + "sampleset/", params={"limit": 1}).json()["objects"][0]
+    experiments = count(app, "experiment")
+    r = client.post(API + "plannedexperimentdb/", json_body={
+        "planName": "db plan", "projects": ["dbproj"], "sampleSetDisplayedName": sample_set["displayedName"]})
+    assert r.status == 201, r.body
+    plan = r.json()
+    assert plan["projects"] == ["dbproj"] and plan["project"] == "dbproj"
+    assert plan["sampleSets"] == [sample_set["resource_uri"]] and plan["experiment"] is None
+    assert count(app, "experiment") == experiments
+
+
+def test_plannedexperiment_still_creates_its_experiment(client, app):
+    experiments = count(app, "experiment")
+    r = client.post(API + "plannedexperiment/", json_body={"planName": "full plan", "chipType": "530"})
+    assert r.status == 201, r.body
+    assert count(app, "experiment") == experiments + 1
+    assert client.get(r.json()["experiment"]).json()["expName"] == r.json()["planGUID"]
