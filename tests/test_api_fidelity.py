@@ -78,3 +78,22 @@ def test_plannedexperiment_still_creates_its_experiment(client, app):
     assert r.status == 201, r.body
     assert count(app, "experiment") == experiments + 1
     assert client.get(r.json()["experiment"]).json()["expName"] == r.json()["planGUID"]
+
+
+# -- results.planShortID ---------------------------------------------------------------------------------
+def test_results_plan_short_id_comes_from_the_experiment_log_only(client):
+    result = client.get(API + "results/1/").json()
+    experiment = client.get(result["experiment"]).json()
+    plan_short_id = client.get(experiment["plan"]).json()["planShortID"]
+    assert plan_short_id and result["planShortID"] == experiment["log"]["planned_run_short_id"]
+
+    def short_id_with_log(log):
+        assert client.patch(rel(experiment["resource_uri"]), json_body={"log": log}).status == 202
+        return client.get(API + "results/1/").json()["planShortID"]
+
+    assert short_id_with_log({"pending_run_short_id": "PEND1"}) == "PEND1"
+    assert short_id_with_log({"planned_run_short_id": "PLAN1", "pending_run_short_id": "PEND1"}) == "PLAN1"
+    assert short_id_with_log({"planned_run_short_id": ""}) == ""
+    assert short_id_with_log({}) == ""  # the plan still has its own short ID; it is not used
+    listed = client.get(API + "results/", params={"id": 1}).json()["objects"][0]
+    assert listed["planShortID"] == ""

@@ -50,14 +50,14 @@ def _bam_link(ctx, rows):
 
 @computes("results", "planShortID")
 def _plan_short_id(ctx, rows):
+    """What the instrument logged (the run's plan, else its pending Chef plan); never the plan row itself."""
     experiments = ctx.rows_by_pk("experiment", _fk(rows, "experiment"), _RESULT_EXPERIMENT_COLUMNS)
-    plans = ctx.rows_by_pk("plannedexperiment", [e.get(fk_column("plan")) for e in experiments.values()],
-                           ("id", "planShortID"))
     out = []
     for row in rows:
-        exp = experiments.get(row.get(fk_column("experiment"))) or {}
-        plan = plans.get(exp.get(fk_column("plan"))) or {}
-        out.append(plan.get("planShortID") or (exp.get("log") or {}).get("planned_run_short_id", ""))
+        log = (experiments.get(row.get(fk_column("experiment"))) or {}).get("log")
+        log = log if isinstance(log, dict) else {}
+        out.append(log["planned_run_short_id"] if "planned_run_short_id" in log
+                   else log.get("pending_run_short_id", ""))
     return out
 
 
