@@ -97,3 +97,46 @@ def test_results_plan_short_id_comes_from_the_experiment_log_only(client):
     assert short_id_with_log({}) == ""  # the plan still has its own short ID; it is not used
     listed = client.get(API + "results/", params={"id": 1}).json()["objects"][0]
     assert listed["planShortID"] == ""
+
+
+# -- related URIs to resources addressed by name -------------------------------------------------------
+def _name_addressed_links(app):
+    """(resource, field) of every relation shown as URIs whose target's detail key is not its pk."""
+    registry = app.store.registry
+    links = []
+    for res in registry.resources.values():
+        for name, fd in res.fields.items():
+            target = registry.get(fd.target) if fd.link is not None else None
+            if target is None or fd.nested or target.table is None:
+                continue
+            if target.detail_key != registry.tables[target.table].pk:
+                links.append((res.name, name))
+    return links
+
+
+def test_links_to_publishers_use_the_publisher_name(client, app):
+    publisher = {"name": "BED", "version": "1.0", "date": "2024-01-02T03:04:05Z", "path": "/tmp/BED",
+                 "global_meta": {}}
+    r = client.post(API + "publisher/", json_body=publisher)
+    assert r.status == 201 and rel(r.headers["Location"]) == API + "publisher/BED/"
+    upload = client.post(API + "contentupload/", json_body={"file_path": "/tmp/BED/x.bed", "status": "Successful"})
+    r = client.post(API + "content/", json_body={
+        "publisher": API + "publisher/BED/", "contentupload": rel(upload.headers["Location"]),
+        "file": "/tmp/BED/x.bed", "path": "/hg19/unmerged/detail/x.bed", "meta": {}})
+    assert r.status == 201, r.body
+    content = client.get(rel(r.headers["Location"])).json()
+    assert content["publisher"] == API + "publisher/BED/"
+    assert client.get(content["publisher"]).json()["name"] == "BED"
+    links = _name_addressed_links(app)
+    assert ("content", "publisher") in links
+    for resource, field in links:
+        objects = client.get(API + f"{resource}/", params={"limit": 0}).json()["objects"]
+        uris = [o[field] for o in objects if o.get(field)]
+        uris = [u for v in uris for u in (v if isinstance(v, list) else [v])]
+        assert uris, f"no {resource}.{field} link to check"
+        for uri in uris:
+            assert client.get(uri).status == 200, (resource, field, uri)
+    # A client may send the link back as it reads it.
+    path = rel(r.headers["Location"])
+    assert client.put(path, json_body={"publisher": content["publisher"]}).status == 204
+    assert client.get(path).json()["publisher"] == API + "publisher/BED/"

@@ -175,7 +175,8 @@ class Representer:
         if link.kind == "fk":
             keys = [row[fk_column(fd.name)] for row in rows]
             if not fd.nested:
-                return [None if k is None else detail_uri(target_name, k) for k in keys]
+                uris = self.related_uris(target_name, link.table, keys, ctx)
+                return [uris.get(k) for k in keys]
             nested = self.nested_objects(target_name, link.table, keys, ctx)
             return [nested.get(k) for k in keys]
         ids = [row[pk] for row in rows]
@@ -195,10 +196,21 @@ class Representer:
                 keyed = self.nested_objects(target_name, link.table, flat, ctx)
                 groups = {parent: [keyed[k] for k in group if k in keyed] for parent, group in groups.items()}
         else:
-            groups = {parent: [detail_uri(target_name, k) for k in group] for parent, group in groups.items()}
+            uris = self.related_uris(target_name, link.table, [k for group in groups.values() for k in group], ctx)
+            groups = {parent: [uris[k] for k in group if k in uris] for parent, group in groups.items()}
         if link.kind == "reverse_one":
             return [(groups.get(i) or [None])[-1] for i in ids]
         return [groups.get(i, []) for i in ids]
+
+    def related_uris(self, target_name: str, table: str, keys, ctx: Context) -> dict:
+        """Detail URIs of `target_name` rows by pk, addressed by the target's detail key (a publisher by name)."""
+        target = self.registry.get(target_name)
+        keys = [k for k in keys if k is not None]
+        pk = self.registry.tables[table].pk
+        if target is None or target.detail_key == pk:
+            return {k: detail_uri(target_name, k) for k in keys}
+        rows = ctx.rows_by_pk(table, keys, (pk, target.detail_key))
+        return {k: detail_uri(target_name, row[target.detail_key]) for k, row in rows.items()}
 
     def nested_objects(self, target_name: str, table: str, keys, ctx: Context, rows: Optional[dict] = None) -> dict:
         """Full objects of `target_name` for `keys`, keyed by pk."""
