@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from runplugins import PluginEnv, add_plugin
 
 API = "/rundb/api/v1/"
 SUMMARY_VIEWS = ("plantemplatesummary", "ionchefplantemplatesummary", "onetouchplantemplatesummary",
@@ -140,3 +141,50 @@ def test_links_to_publishers_use_the_publisher_name(client, app):
     path = rel(r.headers["Location"])
     assert client.put(path, json_body={"publisher": content["publisher"]}).status == 204
     assert client.get(path).json()["publisher"] == API + "publisher/BED/"
+
+
+# -- PluginResultJob rows written through the API ------------------------------------------------------
+def test_job_rows_written_by_clients_are_left_as_written(client, app, tmp_path):
+    written = {}
+    for state in ("Started", "Queued"):
+        body = {"grid_engine_jobid": 90000 + len(written), "run_level": "default", "state": state,
+                "starttime": "2020-05-06T07:08:09+00:00", "config": {"from": "client"}, "executor": "local"}
+        r = client.post(API + "PluginResultJob/", json_body=body)
+        assert r.status == 201, r.body
+        written[state] = rel(r.headers["Location"])
+    env = PluginEnv(app, tmp_path)
+    try:
+        add_plugin(app.store, env.plugins, env.events, "Quick")
+        env.sched.recover()
+        env.sched.launch(1, ["Quick"])
+        assert env.sched.run_until_idle(timeout=30)
+        for _ in range(3):
+            env.sched.tick()
+    finally:
+        env.sched.stop()
+    for state, path in written.items():
+        job = client.get(path).json()
+        assert job["state"] == state and job["endtime"] is None
+        assert job["starttime"] == "2020-05-06T07:08:09+00:00" and job["config"] == {"from": "client"}
+    # The job torrentlite ran itself finished normally beside them.
+    jobs = client.get(API + "PluginResultJob/", params={"limit": 0}).json()["objects"]
+    assert sorted(j["state"] for j in jobs if rel(j["resource_uri"]) not in written.values()) == ["Completed"]
+
+
+def test_a_job_this_server_started_is_still_recovered(app, tmp_path):
+    env = PluginEnv(app, tmp_path)
+    add_plugin(app.store, env.plugins, env.events, "Quick")
+    env.sched.launch(1, ["Quick"])
+    assert env.sched.run_until_idle(timeout=30)
+    env.sched.stop()
+    # As if the server had died while submitting the job: the row says Started, no process was recorded.
+    with app.store.write():
+        app.store.db.execute_sql('UPDATE "PluginResultJob" SET state = ?, endtime = NULL, external_id = NULL',
+                                 ("Started",))
+    fresh = PluginEnv(app, tmp_path / "again")
+    try:
+        assert fresh.sched.recover()["finished"] == 1
+    finally:
+        fresh.sched.stop()
+    state, reason = app.store.db.execute_sql('SELECT state, reason FROM "PluginResultJob"').fetchone()
+    assert state == "Error" and reason

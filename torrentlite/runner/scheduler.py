@@ -382,14 +382,16 @@ class RunLevelScheduler:
 
     # ---- the tick ------------------------------------------------------------------------------------------
     def _active_jobs(self) -> List[dict]:
-        """Active jobs in submission order.
+        """Active jobs this server queued, in submission order.
 
         A long queue is read every tick, so only the few columns that change are read each time;
         a job's full row (with its parsed hold rules) is read once while it stays in the same state.
         """
+        # Rows without an executor were written through the API, not queued here: like the real
+        # server, the scheduler leaves them as the client wrote them.
         light = self.db.execute_sql(
             f'SELECT id, state, external_id FROM "PluginResultJob" WHERE state IN {_ACTIVE_SQL} '
-            f'ORDER BY grid_engine_jobid').fetchall()
+            f'AND executor IS NOT NULL ORDER BY grid_engine_jobid').fetchall()
         missing = [pk for pk, state, external in light
                    if (cached := self._rows.get(pk)) is None or (cached["state"], cached["external_id"]) !=
                    (state, external)]
