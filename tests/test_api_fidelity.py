@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from runplugins import PluginEnv, add_plugin
+from torrentlite.store.db import Store
 
 API = "/rundb/api/v1/"
 SUMMARY_VIEWS = ("plantemplatesummary", "ionchefplantemplatesummary", "onetouchplantemplatesummary",
@@ -188,3 +189,26 @@ def test_a_job_this_server_started_is_still_recovered(app, tmp_path):
         fresh.sched.stop()
     state, reason = app.store.db.execute_sql('SELECT state, reason FROM "PluginResultJob"').fetchone()
     assert state == "Error" and reason
+
+
+# -- user profiles -----------------------------------------------------------------------------------------
+def test_user_profile_has_every_field_of_the_model(client):
+    r = client.get(API + "user/", params={"username": "ionadmin"})
+    profile = r.json()["objects"][0]["profile"]
+    assert set(profile) == {"id", "name", "phone_number", "title", "note", "last_read_news_post", "resource_uri"}
+    assert profile["last_read_news_post"] == "1984-11-06T00:00:00+00:00" and profile["resource_uri"] == ""
+
+
+def test_profiles_of_an_older_database_gain_the_field(app):
+    path = app.store.path
+    with app.store.write():
+        app.store.db.execute_sql('ALTER TABLE "userprofile" DROP COLUMN "last_read_news_post"')
+        app.store.db.execute_sql('DELETE FROM "schema_version" WHERE version > 1')
+    app.close()
+    store = Store(path)
+    try:
+        assert store.migrate() == 1
+        values = {v for (v,) in store.db.execute_sql('SELECT last_read_news_post FROM "userprofile"')}
+        assert values == {"1984-11-06 00:00:00.000000"}
+    finally:
+        store.close()

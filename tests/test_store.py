@@ -48,7 +48,7 @@ def test_every_fk_and_view_filter_column_is_indexed(app):
 
 
 def test_schema_version_is_current(app):
-    assert app.store.schema_version() == SCHEMA_VERSION == 1
+    assert app.store.schema_version() == SCHEMA_VERSION == 2
 
 
 def test_second_init_changes_nothing(app):
@@ -69,7 +69,7 @@ def test_newer_schema_is_refused(tmp_path):
     app.close()
     store = Store(settings.db_path)
     try:
-        with pytest.raises(StoreError, match=r"schema version 2.*Upgrade torrentlite"):
+        with pytest.raises(StoreError, match=rf"schema version {SCHEMA_VERSION + 1}.*Upgrade torrentlite"):
             store.migrate()
     finally:
         store.close()

@@ -13,7 +13,7 @@ from torrentlite.store.models import build_models, schema_ddl
 from torrentlite.store.registry import Registry, load_registry
 from torrentlite.store.rows import RowReader
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 PRAGMAS = (
     ("journal_mode", "wal"),
@@ -95,7 +95,18 @@ def _migrate_to_1(store: "Store") -> None:
         store.db.execute_sql(stmt)
 
 
-MIGRATIONS = {1: _migrate_to_1}
+def _migrate_to_2(store: "Store") -> None:
+    """User profiles gain `last_read_news_post` (a new file already has the column from version 1)."""
+    from torrentlite.store.users import NEWS_NEVER_READ
+
+    columns = {row[1] for row in store.db.execute_sql('PRAGMA table_info("userprofile")').fetchall()}
+    if "last_read_news_post" not in columns:
+        store.db.execute_sql('ALTER TABLE "userprofile" ADD COLUMN "last_read_news_post" TEXT')
+    store.db.execute_sql('UPDATE "userprofile" SET "last_read_news_post" = ? WHERE "last_read_news_post" IS NULL',
+                         (NEWS_NEVER_READ,))
+
+
+MIGRATIONS = {1: _migrate_to_1, 2: _migrate_to_2}
 
 
 class Store:

@@ -142,7 +142,8 @@ VIEW_RELATIONS: dict[str, dict[str, Link]] = {
 # bookkeeping the server needs. (name -> spec-style type)
 HIDDEN_COLUMNS: dict[str, dict[str, str]] = {
     "user": {"password": "string", "is_superuser": "boolean", "is_staff": "boolean"},
-    "userprofile": {"name": "string", "phone_number": "string", "title": "string", "note": "string"},
+    "userprofile": {"name": "string", "phone_number": "string", "title": "string", "note": "string",
+                    "last_read_news_post": "datetime"},
     "reportstorage": {"name": "string", "webServerPath": "string", "dirPath": "string", "default": "boolean"},
     "plugin": {"requires_configuration": "boolean"},
     "pluginresult": {"validation_errors": "json"},
@@ -247,7 +248,7 @@ NESTED: dict[str, tuple[str, ...]] = {
 # Nested shapes of helper resources that have no page of their own: (table, keys).
 NESTED_SHAPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "reportstorage": ("reportstorage", ("id", "name", "webServerPath", "dirPath", "default")),
-    "userprofile": ("userprofile", ("id", "name", "phone_number", "title", "note")),
+    "userprofile": ("userprofile", ("id", "name", "phone_number", "title", "note", "last_read_news_post")),
     "compositeplannedexperiment": ("plannedexperiment", ("id", "runType", "sampleTubeLabel")),
     "compositeprojects": ("project", ("id", "name", "modified")),
     "compositeexperimentanalysissettings": ("experimentanalysissettings", ("reference", "barcodeKitName")),

@@ -31,6 +31,8 @@ IONUSERS_PERMISSIONS = tuple(
     if not (table == "pluginresult" and action == "delete"))
 
 PBKDF2_ITERATIONS = 260000
+# Django's default for UserProfile.last_read_news_post: "never read any news".
+NEWS_NEVER_READ = "1984-11-06 00:00:00.000000"
 
 
 class UserError(ValueError):
@@ -107,8 +109,9 @@ class Users:
                  hash_password(password) if password else "!", now, now))
             user_id = self._row('SELECT id FROM "user" WHERE username = ?', (username,))[0]
             del cursor
-            self.db.execute_sql('INSERT INTO "userprofile" (user_id, name, phone_number, title, note) '
-                                'VALUES (?, ?, ?, ?, ?)', (user_id, username, "", "user", ""))
+            self.db.execute_sql('INSERT INTO "userprofile" (user_id, name, phone_number, title, note, '
+                                'last_read_news_post) VALUES (?, ?, ?, ?, ?, ?)',
+                                (user_id, username, "", "user", "", NEWS_NEVER_READ))
             for codename in permissions:
                 self.grant_codename(user_id, codename)
         return self.load(user_id)
