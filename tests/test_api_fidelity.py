@@ -74,6 +74,14 @@ def test_plannedexperimentdb_takes_projects_and_sample_sets_by_name(client, app)
     assert count(app, "experiment") == experiments
 
 
+def test_a_plan_on_a_chef_kit_is_pending_unless_it_is_a_template(client):
+    chef_kit = client.get(API + "kitinfo/", params={"kitType": "IonChefPrepKit", "limit": 1}).json()["objects"][0]
+    for reusable, status in ((False, "pending"), ("true", "planned")):
+        r = client.post(API + "plannedexperimentdb/", json_body={
+            "planName": "chef", "templatingKitName": chef_kit["name"], "isReusable": reusable})
+        assert r.status == 201 and r.json()["planStatus"] == status
+
+
 def test_plannedexperiment_still_creates_its_experiment(client, app):
     experiments = count(app, "experiment")
     r = client.post(API + "plannedexperiment/", json_body={"planName": "full plan", "chipType": "530"})

@@ -70,7 +70,8 @@ class PlanRowHooks:
                 raise bad_request("The 'planName' field has no data and doesn't allow a null value.")
             body.setdefault("planDisplayedName", name)
             if not body.get("planStatus"):
-                chef = self._is_chef_kit(body.get("templatingKitName")) and not body.get("isReusable")
+                reusable = parse_bool(body.get("isReusable") or False, "isReusable")
+                chef = self._is_chef_kit(body.get("templatingKitName")) and not reusable
                 body["planStatus"] = "pending" if chef else "planned"
         for name, make in (("planShortID", lambda: _short_id(self.store)), ("planGUID", lambda: str(uuid.uuid4())),
                            ("runType", lambda: "GENS")):
