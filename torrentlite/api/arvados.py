@@ -18,6 +18,7 @@ from typing import Optional
 from peewee import SQL, NodeList, fn
 
 from torrentlite.api.errors import bad_request
+from torrentlite.store import search
 from torrentlite.store.models import column
 from torrentlite.store.registry import Resource
 
@@ -150,8 +151,12 @@ class _Builder:
         target = column(self.model, attr)
         glob = like_to_glob(pattern)
         if insensitive:
-            return NodeList((fn.tl_lower(target), SQL("GLOB"), glob.lower()))
-        return NodeList((target, SQL("GLOB"), glob))
+            expr = NodeList((fn.tl_lower(target), SQL("GLOB"), glob.lower()))
+        else:
+            expr = NodeList((target, SQL("GLOB"), glob))
+        narrow = search.narrowing(self.store.db, self.resource.table, attr, column(self.model, self.table.pk),
+                                  search.literal_runs(pattern), case_insensitive=insensitive)
+        return expr if narrow is None else narrow & expr
 
 
 def parse(handler, resource: Resource, params: dict) -> ArvadosQuery:

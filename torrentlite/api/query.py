@@ -11,6 +11,7 @@ from torrentlite.api.errors import bad_request
 from torrentlite.store.db import Store
 from torrentlite.store.fields import fits_int64, to_utc
 from torrentlite.store.layout import Link
+from torrentlite.store import search
 from torrentlite.store.models import column, fk_column, join_for
 from torrentlite.store.registry import Resource
 
@@ -20,6 +21,8 @@ LOOKUPS = ("exact", "iexact", "contains", "icontains", "in", "gt", "gte", "lt", 
 # Used only by the server's own view rules, never accepted from a query string.
 PRIVATE_LOOKUPS = ("ne",)
 NULL_WORDS = ("None", "none", "nil")
+# Lookups a trigram index can narrow (see store/search.py).
+SUBSTRING_LOOKUPS = ("contains", "icontains", "startswith", "istartswith", "endswith", "iendswith", "iexact")
 MISMATCH = "Invalid resource lookup data provided (mismatched type)."
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
@@ -180,7 +183,13 @@ class Query:
         if name not in table.columns:
             raise bad_request(f"The '{name}' field does not allow filtering.")
         col = table.columns[name]
-        return column_expr(column(model, name), col.kind, lookup, value, name)
+        expr = column_expr(column(model, name), col.kind, lookup, value, name)
+        if lookup in SUBSTRING_LOOKUPS and value is not None:
+            narrow = search.narrowing(self.store.db, resource.table, name, self.pk_field(resource.table), [str(value)],
+                                      case_insensitive=lookup.startswith("i"))
+            if narrow is not None:
+                return narrow & expr
+        return expr
 
     def _check_filterable(self, resource: Resource, name: str, lookup: str):
         allowed = resource.filtering.get(name)

@@ -9,11 +9,12 @@ from typing import Iterator
 
 import peewee
 
+from torrentlite.store import search
 from torrentlite.store.models import build_models, schema_ddl
 from torrentlite.store.registry import Registry, load_registry
 from torrentlite.store.rows import RowReader
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 PRAGMAS = (
     ("journal_mode", "wal"),
@@ -87,7 +88,8 @@ def make_database(path: str, driver: str = "apsw") -> peewee.SqliteDatabase:
     return db
 
 
-# Each migration takes the schema from version n-1 to n. Version 1 is the first release's schema.
+# Each migration takes the schema from version n-1 to n. Version 1 is the first release's schema;
+# version 2 adds a column to user profiles, version 3 the trigram search indexes.
 def _migrate_to_1(store: "Store") -> None:
     from torrentlite.store.users import AUTH_DDL
 
@@ -106,7 +108,11 @@ def _migrate_to_2(store: "Store") -> None:
                          (NEWS_NEVER_READ,))
 
 
-MIGRATIONS = {1: _migrate_to_1, 2: _migrate_to_2}
+def _migrate_to_3(store: "Store") -> None:
+    search.create_indexes(store.db, store.registry.tables)
+
+
+MIGRATIONS = {1: _migrate_to_1, 2: _migrate_to_2, 3: _migrate_to_3}
 
 
 class Store:
