@@ -5,6 +5,7 @@ import pytest
 
 from conftest import Client, _copy_data_dir, admin_headers, make_settings
 from spec_rows import build_row, insert_example
+from torrentlite.api import page_cache
 from torrentlite.app import build_app
 from torrentlite.store.load import insert_row
 
@@ -44,6 +45,12 @@ def busy_app(demo_template, tmp_path_factory):
                 insert_row(store, "PluginResultJob", job)
     yield app
     app.close()
+
+
+@pytest.fixture(autouse=True)
+def no_page_reuse(monkeypatch):
+    """These tests count what building a page costs; a reused page would cost nothing."""
+    monkeypatch.setattr(page_cache, "CACHED", frozenset())
 
 
 def _statements(app, client, path, limit) -> int:

@@ -13,6 +13,7 @@ import orjson
 
 from torrentlite.api.auth import Authenticator
 from torrentlite.api.errors import CANNED_MESSAGE, ApiError, bad_request, canned, method_not_allowed, unauthorized
+from torrentlite.api.page_cache import PageCache
 from torrentlite.api.represent import API_PREFIX, MESH_PREFIX, list_uri
 from torrentlite.api.resource import ReadHandler, schema_document
 from torrentlite.store.db import Store
@@ -42,6 +43,7 @@ class Call:
     user: object
     remote_addr: Optional[str]
     match: dict = field(default_factory=dict)
+    query: str = ""
 
     def json(self):
         """The request body as JSON (empty body → {}); invalid JSON → 400 {"error": ""} like tastypie."""
@@ -76,6 +78,7 @@ class Api:
         self.settings = settings
         self.registry = store.registry
         self.read = ReadHandler(store, settings)
+        self.pages = PageCache(store.db)
         self.auth = Authenticator(store, settings.trust_loopback)
         self.writes = None
         self.endpoints: list[Endpoint] = []
@@ -103,7 +106,7 @@ class Api:
             method = override.upper()
         if method == "PROPPATCH":
             method = "PATCH"
-        call = Call(method, path, params, headers, body, None, remote_addr)
+        call = Call(method, path, params, headers, body, None, remote_addr, query=query)
         if path == "":
             return Response(200, self.index())
         if not path.endswith("/"):
@@ -143,10 +146,15 @@ class Api:
         self._check_method(call.method, allowed)
         self._authenticate(call)
         if call.method == "GET":
-            if detail:
-                return Response(200, self.read.detail(resource, rest, call.params, user=call.user))
-            return Response(200, self.read.list(resource, call.params, path=list_uri(resource.name),
-                                                user=call.user))
+            def build() -> tuple[bytes, str]:
+                if detail:
+                    body = self.read.detail(resource, rest, call.params, user=call.user)
+                else:
+                    body = self.read.list(resource, call.params, path=list_uri(resource.name), user=call.user)
+                return encode(body, call.params)
+
+            payload, ctype = self.pages.page(resource.name, rest, call.query, call.user, build)
+            return Response(200, payload, {"Content-Type": ctype})
         if self.writes is None:
             raise ApiError(501)
         return self.writes.dispatch(resource, call, rest if detail else None)

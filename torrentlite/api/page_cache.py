@@ -1,0 +1,95 @@
+"""Rendered GET pages of the most-read resources, kept until the database changes.
+
+LIMS scripts and the pages poll the same lists over and over; building a 20-report page costs
+about a millisecond of Python under the interpreter lock, sending stored bytes almost nothing.
+A page is reused only while the database is provably unchanged (see `ChangeMark`), so a reused
+page is byte for byte the page that would be built now.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Callable, Optional
+
+# Resources whose objects are built from database rows alone: no file on disk, no clock and no
+# scheduler state goes into them (plugin, pluginresult and the monitor view do read those).
+CACHED = frozenset((
+    "results", "compositeresult", "experiment", "experimentanalysissettings", "libmetrics", "tfmetrics",
+    "analysismetrics", "qualitymetrics", "project", "sample", "plannedexperiment", "plannedexperimentdb",
+    "plantemplatesummary", "chip", "kitinfo", "referencegenome", "barcodeset", "dnabarcode", "runtype",
+    "applproduct", "applicationgroup",
+))
+MAX_BYTES = 16 * 1024 * 1024
+MAX_PAGE = 512 * 1024  # a page this large is rare and cheap to rebuild compared with its weight
+
+
+class ChangeMark:
+    """A number that moves whenever the database may hold something it did not hold before.
+
+    Each thread reads its own connection's `PRAGMA data_version` (moves when any other
+    connection, in this process or another, commits) and `total_changes()` (moves when this
+    connection writes); when either moved since that thread last looked, the shared mark moves.
+    Every request looks before it reuses a page, so no commit goes unseen by the next reader.
+    """
+
+    def __init__(self, db):
+        self._db = db
+        self._mark = 0
+        self._lock = threading.Lock()
+        self._seen = threading.local()
+
+    def current(self) -> int:
+        conn = self._db.connection()
+        state = (conn.execute("PRAGMA data_version").fetchone()[0],
+                 conn.execute("SELECT total_changes()").fetchone()[0], id(conn))
+        if getattr(self._seen, "state", None) != state:
+            with self._lock:
+                self._mark += 1
+            self._seen.state = state
+        return self._mark
+
+
+class PageCache:
+    """Least-recently-used encoded pages keyed by change mark, resource, path, query and caller."""
+
+    def __init__(self, db, max_bytes: int = MAX_BYTES):
+        self.mark = ChangeMark(db)
+        self.max_bytes = max_bytes
+        self._pages: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def page(self, resource: str, path: str, query: str, user, build: Callable[[], tuple[bytes, str]]
+             ) -> tuple[bytes, str]:
+        """The (body, content type) for this request: reused, or built by `build` and kept."""
+        if resource not in CACHED:
+            return build()
+        key = (self.mark.current(), resource, path, query, user.id, user.is_superuser)
+        hit = self._get(key)
+        if hit is not None:
+            return hit
+        page = build()
+        if len(page[0]) <= MAX_PAGE:
+            self._put(key, page)
+        return page
+
+    def _get(self, key) -> Optional[tuple[bytes, str]]:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def _put(self, key, page) -> None:
+        with self._lock:
+            if key in self._pages:
+                return
+            # Pages of an older mark can never be asked for again: drop them first.
+            mark = key[0]
+            for old in [k for k in self._pages if k[0] != mark]:
+                self._bytes -= len(self._pages.pop(old)[0])
+            self._pages[key] = page
+            self._bytes += len(page[0])
+            while self._bytes > self.max_bytes and self._pages:
+                _, dropped = self._pages.popitem(last=False)
+                self._bytes -= len(dropped[0])
