@@ -365,3 +365,48 @@ def test_float_formatting_on_the_wire(data_app, api):
         store.db.execute_sql('UPDATE "libmetrics" SET "raw_accuracy" = 361.0 WHERE id = 1')
     text = api.get(f"{API}libmetrics/1/").body.decode()
     assert re.search(r'"raw_accuracy":\s?361[,}]', text)
+
+
+@pytest.mark.parametrize("key", ["experiment__date", "-experiment__date", "experiment__resultDate",
+                                 "-experiment__resultDate"])
+def test_ordering_through_a_relation_read_in_index_order_matches_the_sort(data_app, api, monkeypatch, key):
+    """Reports without an experiment or with no value there sort as PostgreSQL puts NULLs, across pages."""
+    from torrentlite.api import page_cache
+    from torrentlite.api.resource import ReadHandler
+
+    monkeypatch.setattr(page_cache, "CACHED", frozenset())
+    store = data_app.store
+    with store.write():
+        ids = [r[0] for r in store.db.execute_sql('SELECT id FROM "results" ORDER BY id DESC LIMIT 9')]
+        exps = [r[0] for r in store.db.execute_sql('SELECT id FROM "experiment" ORDER BY id LIMIT 2')]
+        store.db.execute_sql(f'UPDATE "results" SET experiment_id = NULL WHERE id IN ({ids[0]}, {ids[3]})')
+        store.db.execute_sql('UPDATE "experiment" SET "resultDate" = NULL WHERE id = ?', (exps[0],))
+
+    def pages(**extra):
+        seen = []
+        for offset in range(0, 80, 7):
+            body = api.get(f"{API}results/", params={"order_by": key, "limit": 7, "offset": offset, **extra}).json()
+            seen += [o["id"] for o in body["objects"]]
+        return seen
+
+    used = []
+    real = ReadHandler._page_through_relation
+
+    def spy(*args, **kwargs):
+        rows = real(*args, **kwargs)
+        used.append(rows is not None)
+        return rows
+
+    try:
+        monkeypatch.setattr(ReadHandler, "_page_through_relation", spy)
+        fast = pages(), pages(status="Completed")
+        assert used and all(used)
+        monkeypatch.setattr(ReadHandler, "_page_through_relation", lambda *a, **k: None)
+        assert (pages(), pages(status="Completed")) == fast
+        assert len(set(fast[0])) == len(fast[0]) > 60
+    finally:
+        with store.write():
+            store.db.execute_sql(f'UPDATE "results" SET experiment_id = ? WHERE id IN ({ids[0]}, {ids[3]})',
+                                 (exps[1],))
+            store.db.execute_sql("UPDATE \"experiment\" SET \"resultDate\" = '2020-01-01 00:00:00.000000' "
+                                 "WHERE id = ?", (exps[0],))
