@@ -6,8 +6,11 @@
    bulk inserts in one transaction.
 2. Starts `python -m torrentlite serve` (waitress) on 127.0.0.1, and a tiny Bottle app on waitress
    that answers a pre-built body of the same size (the floor: what the stack costs with no work).
-3. Drives each endpoint with 2 and 8 keep-alive connections for a fixed time and prints
-   req/s, p50/p99 latency and the ratio to the floor, the load time and the server's RSS.
+3. Drives each endpoint with 2 and 8 keep-alive connections for a fixed time (with wrk when it is
+   installed, which costs far less per request than any Python client) and prints req/s, p50/p99
+   latency and the ratio to the floor, the load time and the server's RSS. Each read is measured
+   twice: asking for the same page again (reused until the database changes) and asking for a
+   random page, report or name each time (built every time).
 4. Then measures writes (scripts/bench_writes.py): single POST and PATCH with the same
    connection counts, and 1,000-object list PATCHes.
 
@@ -31,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import bench_writes  # noqa: E402
+import loadgen  # noqa: E402
 from torrentlite.app import build_app  # noqa: E402
 from torrentlite.settings import resolve  # noqa: E402
 from torrentlite.setup_data import initialize  # noqa: E402
@@ -245,15 +249,23 @@ def main(argv=None) -> int:
     try:
         wait_port(port, server)
         headers = {"Authorization": f"ApiKey ionadmin:{key}"}
-        first_id = json.loads(fetch(port, "/rundb/api/v1/results/?limit=1", headers))["objects"][0]["id"]
+        last_id = json.loads(fetch(port, "/rundb/api/v1/results/?limit=1", headers))["objects"][0]["id"]
+        n = args.results
+        # (name, path, spread): a spread fills {n} with a random number per request, so every
+        # request asks for another page or report (built, never a reused page).
         endpoints = [
-            ("results list limit=20", "/rundb/api/v1/results/?limit=20"),
-            ("filtered+ordered list", "/rundb/api/v1/results/?status=Completed&order_by=-timeStamp"
-                                      "&resultsName__icontains=run1&limit=20"),
-            ("results detail", f"/rundb/api/v1/results/{first_id - 12345 if first_id > 20000 else first_id}/"),
+            ("results list limit=20 (same page)", "/rundb/api/v1/results/?limit=20", 0),
+            ("results list, random page", "/rundb/api/v1/results/?limit=20&offset={n}", n - 20),
+            ("filtered+ordered list (same)", "/rundb/api/v1/results/?status=Completed&order_by=-timeStamp"
+                                             "&resultsName__icontains=run1&limit=20", 0),
+            ("name search, random run", "/rundb/api/v1/results/?resultsName__icontains=run{n}_&limit=20", n - 1),
+            ("results detail (same)", f"/rundb/api/v1/results/{last_id - n // 2}/", 0),
+            ("results detail, random", "/rundb/api/v1/results/{n}/", n - 1),
         ]
-        sizes = {name: len(fetch(port, path, headers)) for name, path in endpoints}
-        floor_size = sizes["results list limit=20"]
+        base = {"results detail, random": last_id - n + 1}  # bench report ids are the last n
+        sizes = {name: len(fetch(port, path.replace("{n}", str(base.get(name, 0) + 7)), headers))
+                 for name, path, _ in endpoints}
+        floor_size = sizes["results list limit=20 (same page)"]
         floor_port = free_port()
         floor_proc = subprocess.Popen([sys.executable, "-c", FLOOR_APP, str(floor_port), str(floor_size),
                                        str(args.threads)], env=env,
@@ -262,11 +274,11 @@ def main(argv=None) -> int:
         conns = [int(c) for c in args.connections.split(",")]
         rows = []
         for c in conns:
-            floor = measure(floor_port, "/floor/", headers, c, args.seconds)
+            floor = loadgen.measure(floor_port, "/floor/", headers, c, args.seconds)
             rows.append((f"floor (static {floor_size} B)", c, floor, 1.0))
-            for name, path in endpoints:
-                m = measure(port, path, headers, c, args.seconds)
-                rows.append((f"{name} ({sizes[name]} B)", c, m, m["rps"] / floor["rps"]))
+            for name, path, spread in endpoints:
+                m = loadgen.measure(port, path, headers, c, args.seconds, spread=spread, base=base.get(name, 0))
+                rows.append((name, c, m, m["rps"] / floor["rps"]))
         write_figures = bench_writes.write_rows(port, headers, conns, args.seconds)
         rss = psutil.Process(server.pid).memory_info().rss / 1e6
     finally:
@@ -277,6 +289,7 @@ def main(argv=None) -> int:
         if floor_proc is not None:
             floor_proc.wait(timeout=10)
     print()
+    print(f"GET load by {loadgen.name()}; writes by Python client threads")
     print(f"{'endpoint':44} {'conns':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs floor':>8} {'errors':>6}")
     for name, c, m, ratio in rows:
         print(f"{name:44} {c:5d} {m['rps']:8.0f} {m['p50']:8.2f} {m['p99']:8.2f} {ratio:8.2f} {m['errors']:6d}")
