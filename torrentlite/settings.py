@@ -57,6 +57,12 @@ def _positive_int(text) -> int:
     return value
 
 
+def _names(text) -> tuple:
+    if isinstance(text, (list, tuple)):
+        return tuple(str(n).strip().lower() for n in text if str(n).strip())
+    return tuple(n.strip().lower() for n in str(text).split(",") if n.strip())
+
+
 def _non_negative_float(text) -> float:
     value = float(text)
     if value < 0:
@@ -72,7 +78,11 @@ SETTINGS = (
     Setting("threads", 8, "Worker threads serving HTTP requests.", _positive_int),
     Setting("trust_loopback", True, "Log clients connecting from 127.0.0.1/::1 in as ionadmin without "
             "credentials, as Torrent Suite does. Anyone with a shell on this machine then has admin access "
-            "to the API; turn it off on shared machines.", _bool),
+            "to the API; turn it off on shared machines. Requests a browser sends for another site "
+            "(foreign Origin, cross-site fetch, unknown Host name, form-type write bodies) never get it.", _bool),
+    Setting("allowed_hosts", (), "Extra names (comma-separated) this server is reached by, besides localhost, "
+            "127.0.0.1, [::1], host, web_root's host, this machine's hostname and interface addresses. "
+            "Requests naming another Host get no loopback trust (DNS rebinding).", _names),
     Setting("db_driver", "apsw", "SQLite driver: apsw or sqlite3.", str, ("apsw", "sqlite3")),
     Setting("log_level", "info", "Logging level: debug, info, warning or error.", str,
             ("debug", "info", "warning", "error")),

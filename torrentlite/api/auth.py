@@ -4,24 +4,38 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 from typing import Optional
 
+from torrentlite.api.cross_site import HostNames, foreign_reason
 from torrentlite.store.db import Store
 from torrentlite.store.users import User, Users
 
 LOOPBACK = ("127.0.0.1", "127.0.1.1", "::1", "::ffff:127.0.0.1")
 PLUGIN_USER = "ionuser"
+log = logging.getLogger("torrentlite.api")
 
 
 class Authenticator:
     """Resolves a request's credentials to a User; None when nothing valid was offered."""
 
-    def __init__(self, store: Store, trust_loopback: bool):
+    def __init__(self, store: Store, trust_loopback: bool, hosts: Optional[HostNames] = None):
         self.store = store
         self.users = Users(store)
         self.trust_loopback = trust_loopback
+        self.hosts = hosts or HostNames()
 
-    def authenticate(self, headers, params: dict, remote_addr: Optional[str]) -> Optional[User]:
+    def foreign(self, method: str, headers) -> Optional[str]:
+        """Why ambient trust (loopback, a session) must not apply to this request; None when it may."""
+        return foreign_reason(method, headers, self.hosts)
+
+    def loopback_refusal(self, method: str, headers, remote_addr: Optional[str]) -> Optional[str]:
+        """The reason a loopback client is not trusted for this request, or None (trusted, or not loopback)."""
+        if not self.trust_loopback or remote_addr not in LOOPBACK:
+            return None
+        return self.foreign(method, headers)
+
+    def authenticate(self, headers, params: dict, remote_addr: Optional[str], method: str = "GET") -> Optional[User]:
         header = headers.get("Authorization", "") or ""
         scheme, _, credentials = header.partition(" ")
         scheme = scheme.lower()
@@ -47,7 +61,10 @@ class Authenticator:
             if user:
                 return user
         if self.trust_loopback and remote_addr in LOOPBACK:
-            return self.users.by_name("ionadmin")
+            reason = self.foreign(method, headers)
+            if reason is None:
+                return self.users.by_name("ionadmin")
+            log.info("loopback trust refused for %s: %s", method, reason)
         return None
 
     def _basic(self, credentials: str) -> Optional[User]:

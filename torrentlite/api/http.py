@@ -12,6 +12,7 @@ import bottle
 import orjson
 
 from torrentlite.api.auth import Authenticator
+from torrentlite.api.cross_site import HostNames
 from torrentlite.api.errors import CANNED_MESSAGE, ApiError, bad_request, canned, method_not_allowed, unauthorized
 from torrentlite.api.page_cache import PageCache
 from torrentlite.api.represent import API_PREFIX, MESH_PREFIX, list_uri
@@ -79,7 +80,7 @@ class Api:
         self.registry = store.registry
         self.read = ReadHandler(store, settings)
         self.pages = PageCache(store.db)
-        self.auth = Authenticator(store, settings.trust_loopback)
+        self.auth = Authenticator(store, settings.trust_loopback, HostNames.from_settings(settings))
         self.writes = None
         self.endpoints: list[Endpoint] = []
         self.extra_names: dict[str, bool] = {}
@@ -168,8 +169,14 @@ class Api:
             raise method_not_allowed(allowed)
 
     def _authenticate(self, call: Call) -> None:
-        call.user = self.auth.authenticate(call.headers, call.params, call.remote_addr)
+        call.user = self.auth.authenticate(call.headers, call.params, call.remote_addr, call.method)
         if call.user is None:
+            reason = self.auth.loopback_refusal(call.method, call.headers, call.remote_addr)
+            if reason:
+                # No challenge: it would make the browser ask its user for a password on another site's behalf.
+                raise ApiError(401, {"error": f"Loopback clients are trusted only for requests no other web "
+                                              f"site can make; this one is refused because {reason}. Send "
+                                              f"an API key (torrentlite user key ionadmin)."})
             raise unauthorized()
 
     def index(self) -> dict:

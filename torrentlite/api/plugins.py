@@ -213,7 +213,7 @@ def register(api: Api) -> None:
         row = manager.find(call.match["key"])
         if row is None or not row["path"]:
             raise not_found()
-        user = api.auth.authenticate(call.headers, call.params, call.remote_addr)
+        user = api.auth.authenticate(call.headers, call.params, call.remote_addr, call.method)
         bucket = {"request_get": call.params, "request_method": call.method, "name": row["name"],
                   "version": row["version"], "config": row["config"] or {},
                   "user": (call.params.get("ir_user") or [None])[-1] or (user.username if user else
@@ -304,7 +304,7 @@ def mount_pages(wsgi: bottle.Bottle, api: Api) -> None:
     def page(pk: int, action: str):
         request = bottle.request
         params = parse_qs(request.query_string, keep_blank_values=True)
-        user = api.auth.authenticate(request.headers, params, request.remote_addr)
+        user = api.auth.authenticate(request.headers, params, request.remote_addr, request.method)
         if user is None:
             error = unauthorized()
             return bottle.HTTPResponse(b"", 401, error.headers)
