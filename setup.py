@@ -24,6 +24,7 @@ setup(
         "waitress>=3.0",
         "python-dateutil>=2.8",
         "orjson>=3.9",
+        "regex>=2023.0",
     ],
     extras_require={
         "drmaa": ["drmaa>=0.7.9"],

@@ -83,6 +83,9 @@ SETTINGS = (
     Setting("allowed_hosts", (), "Extra names (comma-separated) this server is reached by, besides localhost, "
             "127.0.0.1, [::1], host, web_root's host, this machine's hostname and interface addresses. "
             "Requests naming another Host get no loopback trust (DNS rebinding).", _names),
+    Setting("query_time_limit", 10.0, "Seconds one SQL statement of an API request may run before it is "
+            "interrupted and the request answers 400 (a regex filter that backtracks, a huge scan); 0: no limit.",
+            _non_negative_float),
     Setting("db_driver", "apsw", "SQLite driver: apsw or sqlite3.", str, ("apsw", "sqlite3")),
     Setting("log_level", "info", "Logging level: debug, info, warning or error.", str,
             ("debug", "info", "warning", "error")),

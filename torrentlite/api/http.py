@@ -18,6 +18,7 @@ from torrentlite.api.page_cache import PageCache
 from torrentlite.api.represent import API_PREFIX, MESH_PREFIX, list_uri
 from torrentlite.api.resource import ReadHandler, schema_document
 from torrentlite.store.db import Store
+from torrentlite.store.time_limit import QueryTimeout
 
 log = logging.getLogger("torrentlite.api")
 
@@ -101,6 +102,17 @@ class Api:
 
     # -- entry point -------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: str, headers, body: bytes, remote_addr) -> Response:
+        """Answer one request; every SQL statement it runs is bounded by the query_time_limit setting."""
+        limit = self.settings.get("query_time_limit")
+        try:
+            with self.store.time_limit(limit):
+                return self._handle(method, path, query, headers, body, remote_addr)
+        except QueryTimeout as exc:
+            log.warning("%s %s: interrupted, %s", method, API_PREFIX + path, exc)
+            raise bad_request(f"The query took longer than {exc.seconds:g} s and was stopped (setting "
+                              f"query_time_limit). Narrow the filters, or simplify the regular expression.")
+
+    def _handle(self, method: str, path: str, query: str, headers, body: bytes, remote_addr) -> Response:
         params = parse_qs(query, keep_blank_values=True)
         override = headers.get("X-HTTP-Method-Override")
         if override:

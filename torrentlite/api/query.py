@@ -13,6 +13,7 @@ from torrentlite.store.fields import fits_int64, to_utc
 from torrentlite.store.layout import Link
 from torrentlite.store import search
 from torrentlite.store.models import column, fk_column, join_for
+from torrentlite.store.time_limit import pattern_error
 from torrentlite.store.registry import Resource
 
 LOOKUPS = ("exact", "iexact", "contains", "icontains", "in", "gt", "gte", "lt", "lte", "startswith",
@@ -100,8 +101,7 @@ def column_expr(field: peewee.Field, kind: str, lookup: str, value, name: str):
     if lookup == "search":
         raise bad_request("The 'search' filter is not supported; use 'icontains' or 'regex'.")
     if lookup in ("regex", "iregex"):
-        func = fn.tl_regexp if lookup == "regex" else fn.tl_iregexp
-        return func(str(value), field)
+        return regex_match(field, str(value), lookup == "iregex", name)
     if lookup in ("contains", "icontains", "startswith", "istartswith", "endswith", "iendswith", "iexact"):
         text = str(value)
         target = field
@@ -124,6 +124,14 @@ def column_expr(field: peewee.Field, kind: str, lookup: str, value, name: str):
     ops = {"exact": field == sql_value, "gt": field > sql_value, "gte": field >= sql_value,
            "lt": field < sql_value, "lte": field <= sql_value, "ne": field != sql_value}
     return ops[lookup]
+
+
+def regex_match(field, pattern: str, ignore_case: bool, name: str):
+    """PostgreSQL's `~` / `~*`; a pattern that does not compile is a 400 (PostgreSQL raises an error too)."""
+    error = pattern_error(pattern, ignore_case)
+    if error:
+        raise bad_request(f"The regular expression given to '{name}' is invalid: {error}")
+    return (fn.tl_iregexp if ignore_case else fn.tl_regexp)(pattern, field)
 
 
 def _ascii_like(field, base: str, text: str):

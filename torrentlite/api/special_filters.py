@@ -5,7 +5,7 @@ import os
 
 from peewee import fn
 
-from torrentlite.api.query import truthy
+from torrentlite.api.query import regex_match, truthy
 from torrentlite.store.models import column, fk_column
 from torrentlite.store.registry import Resource
 
@@ -56,8 +56,8 @@ def special_filters(handler, resource: Resource, params: dict) -> list:
         pattern = _value(params, "search_name")
         experiments = store.model("experiment")
         named = experiments.select(column(experiments, "id")).where(
-            fn.tl_iregexp(pattern, column(experiments, "expName")))
-        conds.append(fn.tl_iregexp(pattern, column(model, "resultsName"))
+            regex_match(column(experiments, "expName"), pattern, True, "search_name"))
+        conds.append(regex_match(column(model, "resultsName"), pattern, True, "search_name")
                      | column(model, fk_column("experiment")).in_(named))
     return conds
 

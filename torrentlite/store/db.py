@@ -1,7 +1,7 @@
 """The SQLite store: connection settings, schema version and migrations, write transactions."""
 from __future__ import annotations
 
-import re
+import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,12 +9,17 @@ from typing import Iterator
 
 import peewee
 
-from torrentlite.store import search
+from torrentlite.store import search, time_limit
 from torrentlite.store.models import build_models, schema_ddl
 from torrentlite.store.registry import Registry, load_registry
 from torrentlite.store.rows import RowReader
 
 SCHEMA_VERSION = 3
+try:
+    import apsw
+    _DB_ERRORS: tuple = (peewee.PeeweeException, sqlite3.Error, TimeoutError, apsw.Error)
+except ImportError:  # the sqlite3 driver needs no apsw
+    _DB_ERRORS = (peewee.PeeweeException, sqlite3.Error, TimeoutError)
 
 PRAGMAS = (
     ("journal_mode", "wal"),
@@ -36,6 +41,7 @@ class _CountingMixin:
 
     def execute_sql(self, sql, params=None, *args, **kwargs):
         self._counter.n = getattr(self._counter, "n", 0) + 1
+        time_limit.statement_started()
         return super().execute_sql(sql, params, *args, **kwargs)
 
     @property
@@ -45,24 +51,6 @@ class _CountingMixin:
 
 class CountingSqliteDatabase(_CountingMixin, peewee.SqliteDatabase):
     pass
-
-
-def _regexp(pattern, value):
-    if pattern is None or value is None:
-        return False
-    try:
-        return re.search(pattern, str(value)) is not None
-    except re.error:
-        return False
-
-
-def _iregexp(pattern, value):
-    if pattern is None or value is None:
-        return False
-    try:
-        return re.search(pattern, str(value), re.IGNORECASE) is not None
-    except re.error:
-        return False
 
 
 def _lower(value):
@@ -83,7 +71,8 @@ def make_database(path: str, driver: str = "apsw") -> peewee.SqliteDatabase:
         raise StoreError(f"unknown database driver {driver!r} (use 'apsw' or 'sqlite3')")
     # peewee hands apsw the deterministic flag positionally, which apsw refuses; sqlite3 takes it.
     deterministic = True if driver == "sqlite3" else None
-    for fn, name, nargs in ((_regexp, "tl_regexp", 2), (_iregexp, "tl_iregexp", 2), (_lower, "tl_lower", 1)):
+    for fn, name, nargs in ((time_limit.regexp, "tl_regexp", 2), (time_limit.iregexp, "tl_iregexp", 2),
+                            (_lower, "tl_lower", 1)):
         db.register_function(fn, name, nargs, deterministic=deterministic)
     return db
 
@@ -165,6 +154,30 @@ class Store:
             return
         with self.db.atomic("DEFERRED"):
             yield self.db
+
+    @contextmanager
+    def time_limit(self, seconds: float | None) -> Iterator[None]:
+        """Interrupt any statement this thread runs for longer than `seconds` (then QueryTimeout).
+
+        The transaction it ran in is rolled back as for any error; the connection stays usable.
+        """
+        if not seconds or time_limit.active():
+            yield
+            return
+        connection = self.db.connection()
+        time_limit.begin(seconds)
+        time_limit.set_handler(connection, time_limit.progress)
+        try:
+            yield
+        except time_limit.QueryTimeout:
+            raise
+        except Exception as exc:
+            if time_limit.interrupted() and isinstance(exc, _DB_ERRORS):
+                raise time_limit.QueryTimeout(seconds) from exc
+            raise
+        finally:
+            time_limit.set_handler(connection, None)
+            time_limit.end()
 
     def close(self) -> None:
         if not self.db.is_closed():
