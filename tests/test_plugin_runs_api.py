@@ -115,3 +115,67 @@ def test_a_rejected_write_launches_nothing(env):
     bad = env.client.patch(f"{API}/results/1/", json_body={"status": "Completed", "experiment": 5})
     assert bad.status == 400
     assert env.client.get(f"{API}/results/1/pluginresults/").json() == []
+
+
+WAITING_VALIDATION = '''
+    def custom_validation(self, configuration, run_mode):
+        import os, time
+        here = os.path.dirname(os.path.abspath(__file__))
+        open(os.path.join(here, "validation-started"), "w").close()
+        deadline = time.time() + 60
+        while not os.path.exists(os.path.join(here, "release")) and time.time() < deadline:
+            time.sleep(0.05)
+        open(os.path.join(here, "validated"), "w").write(run_mode)
+        return []
+'''
+
+
+def test_completing_a_report_never_waits_for_custom_validation(env):
+    env.sched.validations.timeout = 90
+    folders = []
+    for name in ("WaitsA", "WaitsB"):
+        add_plugin(env.store, env.plugins, env.events, name, "")
+        source = env.plugins / name / f"{name}.py"
+        marker = "    def launch(self, data=None):"
+        source.write_text(source.read_text().replace(marker, WAITING_VALIDATION + "\n" + marker, 1))
+        folders.append(env.plugins / name)
+    _select_in_plan(env.store, 1, ["WaitsA", "WaitsB"])
+    assert env.client.patch(f"{API}/results/1/", json_body={"status": "Started"}).status == 202
+    assert env.client.patch(f"{API}/results/1/", json_body={"status": "Completed"}).status == 202
+    # The request has returned with both plugins queued and neither validation begun: no plugin code ran in it.
+    listing = env.client.get(f"{API}/results/1/pluginresults/").json()
+    assert sorted((e["Name"], e["State"]) for e in listing) == [("WaitsA", "Queued"), ("WaitsB", "Queued")]
+    assert not any((f / "validation-started").exists() for f in folders)
+    # The scheduler validates them (in its workers), then runs them once validation answers.
+    deadline = time.monotonic() + 30
+    while not all((f / "validation-started").exists() for f in folders) and time.monotonic() < deadline:
+        env.sched.tick()
+        time.sleep(0.05)
+    assert all((f / "validation-started").exists() for f in folders)
+    listing = env.client.get(f"{API}/results/1/pluginresults/").json()
+    assert {e["State"] for e in listing} == {"Queued"}
+    for folder in folders:
+        (folder / "release").touch()
+    _drain(env.sched, timeout=60)
+    listing = env.client.get(f"{API}/results/1/pluginresults/").json()
+    assert sorted((e["Name"], e["State"]) for e in listing) == [("WaitsA", "Completed"), ("WaitsB", "Completed")]
+    assert all((f / "validated").read_text() == "pipeline" for f in folders)
+
+
+def test_stopping_never_loses_the_recorded_usage(env):
+    """stop/ races the scheduler thread's bookkeeping of the ended job; repeated, every stop keeps its usage."""
+    add_plugin(env.store, env.plugins, env.events, "Stoppable", "time.sleep(60)")
+    env.sched.start()
+    try:
+        for _attempt in range(12):
+            body = env.client.post(f"{API}/results/1/plugin/", json_body={"plugin": "Stoppable"}).json()
+            pr_id = body["plugins"][0]["pluginresult"]
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and [r["state"] for r in job_rows(env.store, pr_id)] != ["Started"]:
+                time.sleep(0.02)
+            assert env.client.get(f"{API}/pluginresult/{pr_id}/stop/").status == 204
+            [row] = job_rows(env.store, pr_id)
+            assert row["state"] == "Cancelled"
+            assert row["usage"] and row["usage"]["wall_seconds"] > 0, row
+    finally:
+        env.sched.stop()

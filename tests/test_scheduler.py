@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
 from pathlib import Path
 
 import psutil
@@ -11,7 +12,6 @@ import pytest
 from runplugins import PluginEnv, add_plugin, events, job_rows, scheduler_for
 from torrentlite.runner.scheduler import LaunchError, RunLevelScheduler
 from torrentlite.runner.states import FAILED_VALIDATION
-from torrentlite.runner.validate import custom_validation_errors
 
 RESULT = 1          # the demo's non-barcoded run
 BARCODED = 2        # the demo's barcoded run (IonXpress_001-004)
@@ -186,7 +186,7 @@ def _with_custom_validation(env, name: str, method: str) -> None:
     source.write_text(text.replace(marker, method + "\n" + marker, 1))
 
 
-def test_custom_validation_runs_before_launch(env):
+def test_custom_validation_runs_in_the_scheduler_before_the_job_starts(env):
     _with_custom_validation(env, "Checked", """
     def custom_validation(self, configuration, run_mode):
         if "threshold" not in configuration:
@@ -194,27 +194,89 @@ def test_custom_validation_runs_before_launch(env):
         return []
 """)
     [refused] = env.sched.launch(RESULT, ["Checked"], pluginconfig={"other": 1})
-    assert refused["state"] == FAILED_VALIDATION and refused["jobs"] == []
-    assert refused["validation_errors"] == ["threshold is required (run mode manual)"]
+    # Queued at once; the plugin's code runs later, in the scheduler's validation worker.
+    assert refused["state"] == "Queued" and refused["jobs"]
+    run(env.sched)
+    assert state_of(env.store, refused["pluginresult"]) == ["Declined"]
+    errors = env.store.db.execute_sql('SELECT validation_errors FROM "pluginresult" WHERE id = ?',
+                                      (refused["pluginresult"],)).fetchone()[0]
+    assert json.loads(errors) == {"validation_errors": ["threshold is required (run mode manual)"]}
+    assert not [e for e in events(env.events) if e["kind"] == "start"]
     [accepted] = env.sched.launch(RESULT, ["Checked"], pluginconfig={"threshold": 3})
     run(env.sched)
     assert state_of(env.store, accepted["pluginresult"]) == ["Completed"]
 
 
 def test_broken_or_hanging_custom_validation_does_not_block_the_launch(env):
+    env.sched.validations.timeout = 1.0
     _with_custom_validation(env, "Crashes", """
     def custom_validation(self, configuration, run_mode):
         raise RuntimeError("bug in the plugin")
 """)
-    [launched] = env.sched.launch(RESULT, ["Crashes"], pluginconfig={"a": 1})
-    assert launched["validation_errors"] == [] and launched["jobs"]
     _with_custom_validation(env, "Hangs", """
     def custom_validation(self, configuration, run_mode):
         import time
-        time.sleep(30)
+        time.sleep(600)
 """)
-    errors = custom_validation_errors(str(env.plugins / "Hangs"), "Hangs", {}, "manual", timeout=1)
-    assert errors == []
+    launched = env.sched.launch(RESULT, ["Crashes", "Hangs"], pluginconfig={"a": 1})
+    assert all(item["state"] == "Queued" and item["jobs"] for item in launched)
+    # Bounded: the hanging validation is given up after its limit, long before this deadline.
+    run(env.sched, timeout=60)
+    for item in launched:
+        assert state_of(env.store, item["pluginresult"]) == ["Completed"]
+    assert {e["name"] for e in events(env.events) if e["kind"] == "start"} == {"Crashes", "Hangs"}
+
+
+def test_an_upgraded_plugin_launches_with_its_new_language_under_a_running_scheduler(env, tmp_path):
+    from torrentlite.runner.manager import PluginManager
+
+    manager = PluginManager(env.store, env.app.settings.plugins_path)
+    manager.changed.append(env.sched.plugins_changed)
+    legacy = tmp_path / "legacy"
+    (legacy / "Upgraded").mkdir(parents=True)
+    (legacy / "Upgraded" / "launch.sh").write_text("#!/bin/bash\n# VERSION=\"1.0\"\n"
+                                                   "echo from-bash > \"$RESULTS_DIR/which.txt\"\n")
+    manager.install_dir(legacy / "Upgraded")
+    env.sched.start()
+    try:
+        [first] = env.sched.launch(RESULT, ["Upgraded"])
+        _wait_for_state(env, first["pluginresult"], "Completed")
+        assert Path(first["results_dir"], "which.txt").read_text().strip() == "from-bash"
+        with zipfile.ZipFile(tmp_path / "up.zip", "w") as archive:
+            archive.writestr("Upgraded/Upgraded.py", PYTHON_PORT)
+        manager.install_zip(tmp_path / "up.zip")
+        [second] = env.sched.launch(RESULT, ["Upgraded"])
+        _wait_for_state(env, second["pluginresult"], "Completed")
+        assert Path(second["results_dir"], "which.txt").read_text().strip() == "from-python"
+    finally:
+        env.sched.stop()
+
+
+PYTHON_PORT = """from ion.plugin import *
+
+
+class Upgraded(IonPlugin):
+    version = "2.0"
+
+    def launch(self, data=None):
+        open("which.txt", "w").write("from-python")
+        return True
+
+
+if __name__ == "__main__":
+    PluginCLI()
+"""
+
+
+def _wait_for_state(env, pr_id, wanted, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    states = []
+    while time.monotonic() < deadline:
+        states = state_of(env.store, pr_id)
+        if states and all(s not in ("Queued", "Started", "Pending") for s in states):
+            break
+        time.sleep(0.05)
+    assert states == [wanted], states
 
 
 def test_config_priority_instance_global_plan_file(env):

@@ -78,4 +78,5 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     plugins.mount_pages(wsgi, api)
     scheduler = plugin_runs.build_scheduler(store, settings)
     plugin_runs.register(api, scheduler)
+    api.plugins.changed.append(scheduler.plugins_changed)
     return App(settings, store, api, wsgi, scheduler)

@@ -48,7 +48,9 @@ def _run(args, launch) -> int:
             rows = fetch(app.store, "PluginResultJob", "plugin_result_id = ? ORDER BY grid_engine_jobid",
                          (item["pluginresult"],))
             states = [r["state"] for r in rows] or [item["state"]]
-            final = item["state"] if item["state"] == "Failed Validation" else states[-1]
+            pr = fetch(app.store, "pluginresult", "id = ?", (item["pluginresult"],))
+            refused = pr and (pr[0].get("validation_errors") or {}).get("validation_errors")
+            final = "Failed Validation" if refused or item["state"] == "Failed Validation" else states[-1]
             ok = ok and all(s == "Completed" for s in states) and bool(rows)
             print(f"{item['plugin']}\tpluginresult {item['pluginresult']}\t{final}\t{item['results_dir']}")
         return 0 if ok else 1

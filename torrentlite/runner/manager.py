@@ -56,6 +56,8 @@ class PluginManager:
         self.plugins_path = Path(plugins_path)
         self.inspect_timeout = inspect_timeout
         self.model = store.model("plugin")
+        # Called after every install, upgrade, uninstall or rescan (the scheduler forgets what it cached).
+        self.changed: list = []
 
     # -- paths -----------------------------------------------------------------------------
     @property
@@ -83,6 +85,8 @@ class PluginManager:
                     yield
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
+                    for callback in self.changed:
+                        callback()
 
     # -- rows ------------------------------------------------------------------------------
     def _as_dict(self, obj) -> dict:

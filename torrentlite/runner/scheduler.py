@@ -1,7 +1,6 @@
 """RunLevelScheduler: plugin launches become queued jobs; one testable tick starts, polls and finishes them."""
 from __future__ import annotations
 
-import ast
 import json
 import logging
 import os
@@ -19,11 +18,12 @@ from torrentlite.store.paths import is_inside, plugin_output_dir
 
 from .executor import Executor, JobSpec, Limits, UnknownJob
 from .inspect import PLUGINLIB, compare_versions
+from .language import LanguageCache
 from .launchscript import launch_args, render_launch_script, write_startplugin
 from .startplugin import (BARCODES_NAME, build_barcodes, build_startplugin, fetch, fetch_one, load_report,
                           plan_entry, plugin_config, write_json)
 from .states import ACTIVE, FAILED_VALIDATION, JobState, RunLevel
-from .validate import custom_validation_errors
+from .validate import ValidationQueue
 
 log = logging.getLogger("torrentlite.scheduler")
 
@@ -44,20 +44,6 @@ class LaunchError(Exception):
 def _now_text(clock: Callable[[], float], now: Optional[float] = None) -> str:
     from datetime import datetime, timezone
     return stored_datetime(datetime.fromtimestamp(clock() if now is None else now, timezone.utc))
-
-
-def _language(plugin_dir: str, name: str) -> str:
-    """python3, python2 (does not parse as Python 3) or bash (launch.sh only)."""
-    source = Path(plugin_dir, f"{name}.py")
-    if source.is_file():
-        try:
-            ast.parse(source.read_bytes())
-        except SyntaxError:
-            return "python2"
-        except (OSError, ValueError):
-            return "python3"
-        return "python3"
-    return "bash"
 
 
 def _usage_doc(usage, exit_code) -> dict:
@@ -120,7 +106,11 @@ class RunLevelScheduler:
         self._thread: Optional[threading.Thread] = None
         self._busy = False
         self._recovered = False
-        self._language_cache: Dict[tuple, str] = {}
+        self.languages = LanguageCache()
+        self.validations = ValidationQueue(self.languages)
+        self.validations.on_done = self._wake.set
+        self._validation_done: Dict[tuple, List[str]] = {}
+        self._cancelling: set = set()
         self._rows: Dict[int, dict] = {}
         self._reports: dict = {}
         self._sequence_ready = False
@@ -137,6 +127,10 @@ class RunLevelScheduler:
             if top > seq:
                 self.db.execute_sql(f'INSERT INTO "{SEQUENCE_TABLE}" (id) VALUES (?)', (int(top),))
         self._sequence_ready = True
+
+    def plugins_changed(self) -> None:
+        """A plugin was installed, upgraded, uninstalled or rescanned: forget what was read from plugin files."""
+        self.languages.clear()
 
     # ---- settings ------------------------------------------------------------------------------------------
     @property
@@ -225,7 +219,6 @@ class RunLevelScheduler:
         satisfied = self._satisfied(rep.pk, {d for e in entries for d in e["depends"]} - set(by_name))
         blocks = rep.block_dirs()
         out: Dict[str, dict] = {}
-        custom_errors = self._custom_validation(entries, run_mode, pluginconfig)
         self._ensure_sequence()
         with self.store.write():
             for level in RunLevel:
@@ -237,8 +230,7 @@ class RunLevelScheduler:
                         continue
                     if name not in out:
                         out[name] = self._prepare(rep, entry, owner, run_mode, pluginconfig,
-                                                  pluginresult if pluginresult is not None else None,
-                                                  custom_errors.get(name, []))
+                                                  pluginresult if pluginresult is not None else None)
                         if out[name]["state"] == FAILED_VALIDATION:
                             continue
                     for block in (blocks if level is RunLevel.BLOCK else [None]):
@@ -285,8 +277,12 @@ class RunLevelScheduler:
         return found
 
     def _prepare(self, rep, entry: dict, owner: int, run_mode: str, instance: Optional[dict],
-                 pluginresult: Optional[int], custom_errors: List[str]) -> dict:
-        """Create or reuse the PluginResult, its folder and key; validate; return the launch record."""
+                 pluginresult: Optional[int]) -> dict:
+        """Create or reuse the PluginResult, its folder and key; validate; return the launch record.
+
+        A plugin's own custom_validation is not run here: its jobs are queued marked for validation,
+        which the scheduler runs in a worker before they may start (see _awaiting_validation).
+        """
         plugin = fetch_one(self.store, "plugin", entry["id"]) or {}
         config = self._config_for(entry, run_mode, instance)
         if pluginresult is None:
@@ -301,13 +297,13 @@ class RunLevelScheduler:
         errors = []
         if plugin.get("requires_configuration") and not config:
             errors.append(f"{entry['name']} requires configuration before execution.")
-        errors += custom_errors
         self.db.execute_sql('UPDATE "pluginresult" SET apikey = ?, validation_errors = ? WHERE id = ?',
                             (apikey, json.dumps({"validation_errors": errors}), pr_id))
         results_dir = plugin_output_dir(rep.dir, entry["name"], pr_id)
         record = {"plugin": entry["name"], "pluginresult": pr_id, "jobs": [], "results_dir": results_dir,
                   "apikey": apikey, "config": config, "state": FAILED_VALIDATION if errors else JobState.QUEUED.value,
-                  "validation_errors": errors}
+                  "validation_errors": errors,
+                  "validate": secrets.token_hex(4) if ValidationQueue.needed(entry["path"], entry["name"]) else None}
         if errors:
             log.info("result %s: %s failed validation: %s", rep.pk, entry["name"], "; ".join(errors))
             return record
@@ -320,18 +316,6 @@ class RunLevelScheduler:
     def _config_for(entry: dict, run_mode: str, instance: Optional[dict]) -> dict:
         return plugin_config(instance if run_mode == "manual" else None, entry["pluginconfig"],
                              entry.get("userInput"), entry["path"])
-
-    def _custom_validation(self, entries: List[dict], run_mode: str, instance: Optional[dict]) -> Dict[str, list]:
-        """Each Python 3 plugin's custom_validation messages (run in subprocesses, outside any transaction)."""
-        found = {}
-        for entry in entries:
-            key = (entry["path"], entry["name"])
-            language = self._language_cache.get(key) or _language(entry["path"], entry["name"])
-            self._language_cache[key] = language
-            if language == "python3":
-                found[entry["name"]] = custom_validation_errors(
-                    entry["path"], entry["name"], self._config_for(entry, run_mode, instance), run_mode)
-        return found
 
     def _queue(self, rep, entry: dict, level: RunLevel, block: Optional[str], record: dict,
                by_name: Dict[str, dict], satisfied: Dict[str, dict], user: str, run_mode: str) -> int:
@@ -366,7 +350,7 @@ class RunLevelScheduler:
                 depends[dep] = satisfied[dep]
         meta = {"hold": sorted(set(hold)), "serial": serial, "level": level.value, "block": block,
                 "results_dir": results_dir, "run_mode": run_mode, "user": user, "plugin": dict(entry),
-                "depends": depends, "result": rep.pk}
+                "depends": depends, "result": rep.pk, "validate": record.get("validate")}
         self.db.execute_sql(
             'INSERT INTO "PluginResultJob" (grid_engine_jobid, state, run_level, config, executor, executor_meta,'
             ' plugin_result_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -410,6 +394,7 @@ class RunLevelScheduler:
                 self._recover_locked()
             jobs = self._active_jobs()
             self._reports = {}
+            self._validation_done = {}
             running = 0
             for job in jobs:
                 if job["state"] == JobState.STARTED.value:
@@ -422,6 +407,10 @@ class RunLevelScheduler:
                 active_ids = {j["grid_engine_jobid"] for j in jobs if j["state"] != "done"}
                 results = self._result_of([j["plugin_result_id"] for j in jobs])
                 for job in queued:
+                    if self._awaiting_validation(job, now):
+                        if job["state"] == "done":
+                            active_ids.discard(job["grid_engine_jobid"])
+                        continue
                     if running >= self.slots:
                         break
                     if not self._runnable(job, jobs, active_ids, results):
@@ -437,6 +426,53 @@ class RunLevelScheduler:
             remaining = sum(1 for j in jobs if j["state"] != "done")
             self._busy = remaining > 0
             return remaining
+
+    def _awaiting_validation(self, job: dict, now: Optional[float]) -> bool:
+        """Whether the job may not start yet because its plugin's custom_validation runs or refused it.
+
+        Validation runs in a worker (started here, on first sight); when it refuses, the messages go to
+        the plugin result (shown as Failed Validation) and the launch's queued jobs end Declined.
+        """
+        meta = job.get("executor_meta") or {}
+        token = meta.get("validate")
+        if not token:
+            return False
+        key = (job["plugin_result_id"], token)
+        errors = self._validation_done.get(key)
+        if errors is None:
+            plugin = meta.get("plugin") or {}
+            errors = self.validations.result(key, plugin.get("path", ""), plugin.get("name", ""),
+                                             job.get("config") or {}, meta.get("run_mode", "manual"))
+            if errors is None:
+                return True
+            self._validation_done[key] = errors
+            self._record_validation(job, token, errors, now)
+        if errors:
+            job["state"] = "done"
+            return True
+        meta["validate"] = None
+        return False
+
+    def _record_validation(self, job: dict, token: str, errors: List[str], now: Optional[float]) -> None:
+        pr_id = job["plugin_result_id"]
+        same_launch = f"plugin_result_id = ? AND state IN {_ACTIVE_SQL} AND json_extract(executor_meta, '$.validate') = ?"
+        with self.store.write():
+            if errors:
+                declined = self.db.rows_affected(self.db.execute_sql(
+                    f'UPDATE "PluginResultJob" SET state = ?, endtime = ?, reason = ? WHERE {same_launch}',
+                    (JobState.DECLINED.value, _now_text(self.clock, now),
+                     "failed validation: " + "; ".join(errors), pr_id, token)))
+                if declined:
+                    self.db.execute_sql('UPDATE "pluginresult" SET validation_errors = ? WHERE id = ?',
+                                        (json.dumps({"validation_errors": errors}), pr_id))
+                    log.info("(%s) %s failed validation: %s", job["grid_engine_jobid"],
+                             (job.get("executor_meta") or {}).get("plugin", {}).get("name"), "; ".join(errors))
+            else:
+                self.db.execute_sql(f'UPDATE "PluginResultJob" SET executor_meta = json_set(executor_meta, '
+                                    f"'$.validate', NULL) WHERE {same_launch}", (pr_id, token))
+        # The cached rows of this launch are stale now; read them again next tick.
+        for pk in [pk for pk, row in self._rows.items() if row.get("plugin_result_id") == pr_id]:
+            self._rows.pop(pk, None)
 
     def _result_of(self, pr_ids) -> Dict[int, int]:
         ids = sorted({i for i in pr_ids if i is not None})
@@ -525,9 +561,7 @@ class RunLevelScheduler:
         if barcodes is not None:
             write_json(results_dir, BARCODES_NAME, barcodes)
         name, path = entry["name"], entry["path"]
-        key = (path, name)
-        language = self._language_cache.get(key) or _language(path, name)
-        self._language_cache[key] = language
+        language = self.languages.language(path, name)
         launch_sh = None
         if language == "bash":
             launch_sh = Path(path, "launch.sh").read_text(encoding="utf-8", errors="replace")
@@ -607,6 +641,8 @@ class RunLevelScheduler:
             for job in jobs:
                 if job["state"] == JobState.STARTED.value and job.get("external_id"):
                     started.append(job)
+                    # Until its usage is recorded below, the tick must not release (and so forget) it.
+                    self._cancelling.add(job["external_id"])
                 else:
                     self._finish(job, JobState.CANCELLED, reason="cancelled before it started")
         for job in started:
@@ -618,27 +654,42 @@ class RunLevelScheduler:
                 self._attach(job)
                 self.executor.cancel(job["external_id"], grace)
                 usage = self.executor.poll(job["external_id"]).usage
+                if usage is not None:
+                    self._record_usage(job["external_id"], usage, only_missing=False)
                 self.executor.forget(job["external_id"])
             except UnknownJob:
-                usage = None
+                pass
             except Exception:
                 log.exception("(%s) cancel failed", job["grid_engine_jobid"])
-                usage = None
-            if usage is not None:
-                with self.store.write():
-                    self.db.execute_sql('UPDATE "PluginResultJob" SET usage = ? WHERE id = ?',
-                                        (json.dumps(_usage_doc(usage, None)), job["id"]))
+            finally:
+                with self._lock:
+                    self._cancelling.discard(job["external_id"])
         self._wake.set()
         return len(jobs)
 
     def _release_strays(self, active: set) -> None:
-        """Forget (and reap) executor jobs no longer active in the database, e.g. stopped by the CLI."""
+        """Forget (and reap) executor jobs no longer active in the database, e.g. stopped by the CLI.
+
+        A job stopped elsewhere ended as this process's child: its usage is recorded here if the
+        stopping side could not measure it.
+        """
         for external in self.executor.known():
-            if external not in active:
+            if external not in active and external not in self._cancelling:
                 try:
+                    status = self.executor.poll(external)
+                    if status.finished and status.usage is not None:
+                        self._record_usage(external, status.usage, only_missing=True)
                     self.executor.forget(external)
+                except UnknownJob:
+                    pass
                 except Exception:
                     log.exception("(%s) could not release the job", external)
+
+    def _record_usage(self, external: str, usage, only_missing: bool) -> None:
+        condition = " AND usage IS NULL" if only_missing else ""
+        with self.store.write():
+            self.db.execute_sql(f'UPDATE "PluginResultJob" SET usage = ? WHERE external_id = ?{condition}',
+                                (json.dumps(_usage_doc(usage, None)), external))
 
     def _attach(self, job: dict) -> None:
         """Make the executor know a job another process (or a previous run of this one) started."""
@@ -733,6 +784,7 @@ class RunLevelScheduler:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self.validations.close()
 
     def run_until_idle(self, timeout: float = 60.0, interval: float = BUSY_INTERVAL) -> bool:
         """Tick in the calling thread until no job is active (the CLI and tests); False on timeout."""

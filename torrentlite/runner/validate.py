@@ -1,4 +1,4 @@
-"""A Python plugin's custom_validation(config, run_mode), run in a subprocess before its launch."""
+"""A Python plugin's custom_validation(config, run_mode), run in a subprocess before its job starts."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import List
+from typing import Callable, Dict, List, Optional
 
 from .inspect import PLUGINLIB
 
@@ -74,3 +76,58 @@ def custom_validation_errors(plugin_dir: str, name: str, config: dict, run_mode:
         return list(json.loads(lines[-1])["errors"])
     except (ValueError, KeyError, TypeError):
         return []
+
+
+class ValidationQueue:
+    """custom_validation calls run in worker threads (each a subprocess with a time limit), so neither an
+    API request nor the scheduler's tick ever waits on plugin code."""
+
+    def __init__(self, languages, timeout: float = 10.0, workers: int = 2):
+        self.languages = languages
+        self.timeout = timeout
+        self.workers = workers
+        self.on_done: Optional[Callable[[], None]] = None
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pending: Dict[tuple, Future] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def needed(plugin_dir: str, name: str) -> bool:
+        """Whether the plugin defines custom_validation (its source is read, never run)."""
+        try:
+            return defines_custom_validation(Path(plugin_dir, f"{name}.py").read_text(encoding="utf-8",
+                                                                                        errors="replace"))
+        except OSError:
+            return False
+
+    def result(self, key: tuple, plugin_dir: str, name: str, config: dict, run_mode: str) -> Optional[List[str]]:
+        """The messages once the validation under `key` finished; None while it runs (started on first ask)."""
+        with self._lock:
+            future = self._pending.get(key)
+            if future is None:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="torrentlite-validate")
+                future = self._pending[key] = self._pool.submit(self._validate, plugin_dir, name, config, run_mode)
+                if self.on_done is not None:
+                    future.add_done_callback(lambda _f: self.on_done())
+                return None
+            if not future.done():
+                return None
+            del self._pending[key]
+        try:
+            return future.result()
+        except Exception:
+            log.exception("%s: custom_validation could not be run; launching without it", name)
+            return []
+
+    def _validate(self, plugin_dir: str, name: str, config: dict, run_mode: str) -> List[str]:
+        if self.languages.language(plugin_dir, name) != "python3":
+            return []
+        return custom_validation_errors(plugin_dir, name, config, run_mode, timeout=self.timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+            self._pending.clear()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
