@@ -93,7 +93,9 @@ def test_bad_values_are_400_with_a_message(reader, params, message):
 
 def test_filters_select_rows_for_list_delete(client, app):
     before = client.get(API + "project/").json()["meta"]["total_count"]
-    client.post(API + "project/", json_body={"name": "zz-drop", "creator": API + "user/1/"})
+    created = client.post(API + "project/", json_body={"name": "zz-drop", "creator": API + "user/1/"})
+    assert created.status == 201, created.body
+    assert client.get(API + "project/").json()["meta"]["total_count"] == before + 1
     r = client.delete(API + "project/", params={"filters": json.dumps([["name", "like", "zz-%"]])})
     assert r.status == 204
     assert client.get(API + "project/").json()["meta"]["total_count"] == before

@@ -117,7 +117,7 @@ def test_missing_function_plugin_or_file_is_404(app, plugin, tmp_path):
 
 
 def test_uninstalled_plugin_is_404(app, plugin, client):
-    client.delete("/rundb/api/v1/plugin/%d/uninstall/" % plugin["id"])
+    assert client.delete("/rundb/api/v1/plugin/%d/uninstall/" % plugin["id"]).status == 200
     assert Client(app).get(url("Ext", "echo")).status == 404
     assert Client(app).get(url(plugin["id"], "echo")).status == 404
 

@@ -16,6 +16,7 @@ import waitress
 
 from conftest import REPO, free_port, wait_until_responds
 from runplugins import PluginEnv, add_plugin, job_rows, scheduler_for
+from test_executor_contract import gone, wait_for
 
 RESULT, BARCODED = 1, 2
 
@@ -184,7 +185,7 @@ def test_kill_9_of_the_server_then_restart_reconciles_states(app, tmp_path):
         proc.wait(10)
         victim_pid, victim_group = map(int, Path(now["Victim"]["Path"], "pid").read_text().split())
         os.killpg(victim_group, signal.SIGKILL)
-        time.sleep(0.3)
+        wait_for(lambda: gone(victim_pid))
         proc = _serve(data_dir, port)
         procs.append(proc)
         wait_until_responds(f"{api}/", proc=proc)
@@ -203,9 +204,7 @@ def test_kill_9_of_the_server_then_restart_reconciles_states(app, tmp_path):
         final = states()
         assert final["Survivor"]["State"] == final["Waiter"]["State"] == "Cancelled"
         survivor_pid = int(Path(final["Survivor"]["Path"], "pid").read_text().split()[0])
-        time.sleep(0.2)
-        with pytest.raises(ProcessLookupError):
-            os.kill(survivor_pid, 0)
+        wait_for(lambda: gone(survivor_pid))
     finally:
         for p in procs:
             if p.poll() is None:

@@ -111,7 +111,7 @@ def test_a_report_patched_to_completed_runs_the_plan_selected_plugins(env):
 def test_a_rejected_write_launches_nothing(env):
     add_plugin(env.store, env.plugins, env.events, "Chosen", "")
     _select_in_plan(env.store, 1, ["Chosen"])
-    env.client.patch(f"{API}/results/1/", json_body={"status": "Started"})
+    assert env.client.patch(f"{API}/results/1/", json_body={"status": "Started"}).status == 202
     bad = env.client.patch(f"{API}/results/1/", json_body={"status": "Completed", "experiment": 5})
     assert bad.status == 400
     assert env.client.get(f"{API}/results/1/pluginresults/").json() == []
