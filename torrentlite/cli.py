@@ -49,7 +49,8 @@ def cmd_serve(args) -> int:
     app, report = _open(settings, demo=args.demo)
     from torrentlite.store.users import Users
 
-    key = Users(app.store).api_key("ionadmin")
+    users = Users(app.store)
+    new_key = None if users.has_api_key("ionadmin") else users.api_key("ionadmin")
     if args.get:
         try:
             return _one_request(app, args.get)
@@ -69,8 +70,13 @@ def cmd_serve(args) -> int:
     if report.loaded_demo:
         print(f"  loaded the demo runs ({report.loaded_demo} rows)")
     print(f"  serving {url}")
-    print(f"  ionadmin API key: {key}")
-    print(f'  try: curl -H "Authorization: ApiKey ionadmin:{key}" "{url}results/?limit=5"')
+    # The key is shown once, by the start that creates it; later starts say where to get it, so
+    # output kept by a service manager holds it at most once.
+    if new_key:
+        print(f"  ionadmin API key: {new_key} (shown once; `torrentlite user key ionadmin` prints it again)")
+        print(f'  try: curl -H "Authorization: ApiKey ionadmin:{new_key}" "{url}results/?limit=5"')
+    else:
+        print("  ionadmin API key: run `torrentlite user key ionadmin`")
     sys.stdout.flush()
     import waitress
 

@@ -306,8 +306,9 @@ def mount_pages(wsgi: bottle.Bottle, api: Api) -> None:
         params = parse_qs(request.query_string, keep_blank_values=True)
         user = api.auth.authenticate(request.headers, params, request.remote_addr, request.method)
         if user is None:
-            error = unauthorized()
-            return bottle.HTTPResponse(b"", 401, error.headers)
+            # A page another site made the browser load gets no password prompt either.
+            refused = api.auth.loopback_refusal(request.method, request.headers, request.remote_addr)
+            return bottle.HTTPResponse(b"", 401, {} if refused else unauthorized().headers)
         if action not in CONFIG_PAGES:
             return html_response(404, "<p>Unknown plugin page %s.</p>" % html.escape(action))
         row = manager.get(pk)

@@ -151,6 +151,10 @@ class Users:
         return None
 
     # -- API keys ----------------------------------------------------------------------------
+    def has_api_key(self, username: str) -> bool:
+        user = self.require(username)
+        return self._row('SELECT 1 FROM "apikey" WHERE user_id = ?', (user.id,)) is not None
+
     def api_key(self, username: str) -> str:
         """The user's key, created on first use (one 40-hex key per user, as tastypie keeps)."""
         user = self.require(username)
