@@ -148,3 +148,10 @@ def test_runner_outcomes(tmp_path, idle):
         json.dumps(ok.result)
     finally:
         runner.close()
+
+
+def test_a_cross_site_caller_is_anonymous_even_from_loopback(app, plugin):
+    local = Client(app, {"Host": "127.0.0.1:8080"}, remote_addr="127.0.0.1")
+    assert local.get(url("Ext", "echo")).json()["user"] == "ionadmin"
+    foreign = local.get(url("Ext", "echo"), headers={"Sec-Fetch-Site": "cross-site"})
+    assert foreign.status == 200 and foreign.json()["user"] == "AnonymousUser"
