@@ -8,9 +8,10 @@ import zlib
 from pathlib import Path
 
 from .inspect import PluginError, PluginInfo, is_valid_version, read_plugin_info
+from .problems import ERROR, WARNING, Problem, errors, line_of
 
 __all__ = ["ArchiveError", "extract_plugin_zip", "remove_extracted", "validate_plugin_tree", "unpack_plugin_zip",
-           "PLUGIN_NAME_RE", "RESERVED_NAMES"]
+           "archive_problems", "plugin_tree_problems", "PLUGIN_NAME_RE", "RESERVED_NAMES"]
 
 MAX_TOTAL_BYTES = 1024 * 1024 * 1024
 MAX_RATIO = 200
@@ -69,41 +70,68 @@ def _entry_kind(info):
 
 
 def _plan(archive, max_total_bytes, max_ratio, max_files):
-    """Check every entry before writing anything; return (root name, [(info, parts, kind)])."""
+    """Check every entry before writing anything; return (root name or None, [(info, parts, kind)], [Problem])."""
     infos = archive.infolist()
     if len(infos) > max_files:
-        raise ArchiveError("archive has %d entries; the limit is %d" % (len(infos), max_files))
-    declared, entries, roots, seen = 0, [], set(), set()
+        return None, [], [Problem("archive has %d entries; the limit is %d" % (len(infos), max_files))]
+    declared, entries, roots, seen, problems = 0, [], set(), set(), []
     for info in infos:
-        parts = _entry_parts(info)
-        kind = _entry_kind(info)
+        try:
+            parts = _entry_parts(info)
+            kind = _entry_kind(info)
+        except ArchiveError as exc:
+            problems.append(Problem(exc.message, info.filename))
+            continue
         if parts[0] in SKIPPED_ROOTS:
             continue
         if len(parts) == 1 and kind == "file":
             continue  # the real server ignores stray top-level files
         key = "/".join(parts)
         if key in seen and kind == "file":
-            raise ArchiveError("entry %r appears twice" % info.filename)
+            problems.append(Problem("entry %r appears twice" % info.filename, info.filename))
         seen.add(key)
         roots.add(parts[0])
         declared += info.file_size
-        if declared > max_total_bytes:
-            raise ArchiveError("archive unpacks to more than %d bytes" % max_total_bytes)
+        if declared > max_total_bytes and declared - info.file_size <= max_total_bytes:
+            problems.append(Problem("archive unpacks to more than %d bytes" % max_total_bytes))
         if info.file_size > RATIO_FLOOR and info.file_size > max(info.compress_size, 1) * max_ratio:
-            raise ArchiveError("entry %r compresses more than %d:1 (zip bomb?)" % (info.filename, max_ratio))
+            problems.append(Problem("entry %r compresses more than %d:1 (zip bomb?)" % (info.filename, max_ratio),
+                                    info.filename))
         entries.append((info, parts, kind))
+    root = None
     if not roots:
-        raise ArchiveError("archive has no root folder (the plugin must be inside a folder named after it)")
-    if len(roots) > 1:
-        raise ArchiveError("archive has %d root folders (%s); a plugin archive has exactly one"
-                           % (len(roots), ", ".join(sorted(roots))))
-    root = roots.pop()
-    if not PLUGIN_NAME_RE.match(root):
-        raise ArchiveError("root folder %r is not a valid plugin name (letters, digits, '_' and '-', "
-                           "starting with a letter or '_')" % root)
-    if root.lower() in RESERVED_NAMES:
-        raise ArchiveError("root folder %r is a reserved name" % root)
-    return root, entries
+        problems.append(Problem("archive has no root folder (the plugin must be inside a folder named after it)"))
+    elif len(roots) > 1:
+        problems.append(Problem("archive has %d root folders (%s); a plugin archive has exactly one"
+                                % (len(roots), ", ".join(sorted(roots)))))
+    else:
+        root = roots.pop()
+        if not PLUGIN_NAME_RE.match(root):
+            problems.append(Problem("root folder %r is not a valid plugin name (letters, digits, '_' and '-', "
+                                    "starting with a letter or '_')" % root, root))
+        elif root.lower() in RESERVED_NAMES:
+            problems.append(Problem("root folder %r is a reserved name" % root, root))
+    return root, entries, problems
+
+
+def _open_zip(zip_path: Path):
+    try:
+        return zip_path.stat().st_size, zipfile.ZipFile(zip_path)
+    except FileNotFoundError:
+        raise ArchiveError("%s does not exist" % zip_path.name)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise ArchiveError("%s is not a readable zip archive: %s" % (zip_path.name, exc))
+
+
+def archive_problems(zip_path: Path, *, max_total_bytes: int = MAX_TOTAL_BYTES, max_ratio: float = MAX_RATIO,
+                     max_files: int = MAX_FILES) -> list:
+    """Everything extract_plugin_zip() would refuse in this archive, without extracting it."""
+    try:
+        _size, archive = _open_zip(Path(zip_path))
+    except ArchiveError as exc:
+        return [Problem(exc.message, Path(zip_path).name)]
+    with archive:
+        return _plan(archive, max_total_bytes, max_ratio, max_files)[2]
 
 
 def _copy(archive, info, target, budget, limits):
@@ -136,17 +164,13 @@ def extract_plugin_zip(zip_path: Path, dest_parent: Path, *, max_total_bytes: in
     `remove_extracted(root)`. On any problem raise ArchiveError and leave `dest_parent` untouched.
     """
     zip_path, dest_parent = Path(zip_path), Path(dest_parent)
-    try:
-        archive_size = zip_path.stat().st_size
-        archive = zipfile.ZipFile(zip_path)
-    except FileNotFoundError:
-        raise ArchiveError("%s does not exist" % zip_path.name)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise ArchiveError("%s is not a readable zip archive: %s" % (zip_path.name, exc))
+    archive_size, archive = _open_zip(zip_path)
     temp = None
     try:
         with archive:
-            root, entries = _plan(archive, max_total_bytes, max_ratio, max_files)
+            root, entries, problems = _plan(archive, max_total_bytes, max_ratio, max_files)
+            if problems:
+                raise ArchiveError(problems[0].message)
             temp = Path(tempfile.mkdtemp(prefix=".plugin-upload-", dir=dest_parent))
             base = temp.resolve()
             budget = {"written": 0}
@@ -180,22 +204,46 @@ def remove_extracted(root: Path) -> None:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def validate_plugin_tree(root: Path, timeout: float = 10) -> PluginInfo:
-    """Check that folder `root` is an installable plugin named after the folder; return its info.
+def plugin_tree_problems(root: Path, timeout: float = 10):
+    """The installer's checks of folder `root`: (its info or None, [Problem]); errors are what install refuses.
 
-    Raises PluginError when there is no `<Name>.py` defining class `<Name>` nor a `launch.sh`, or when the
-    version is missing or not a valid version string.
+    Errors: a name that is not a plugin name, no `<Name>.py` defining class `<Name>` nor a `launch.sh`, a
+    missing or invalid version. Warnings: what the info reader could not read (it would fail at run time).
     """
     root = Path(root)
     name = root.name
+    script = name + ".py"
     if not PLUGIN_NAME_RE.match(name):
-        raise PluginError("%r is not a valid plugin name" % name)
-    if (root / (name + ".py")).is_file() and not name.isidentifier():
-        raise PluginError("%r cannot name a Python plugin class" % name)
-    info = read_plugin_info(root, name, timeout=timeout)
+        return None, [Problem("%r is not a valid plugin name" % name, name)]
+    if (root / script).is_file() and not name.isidentifier():
+        return None, [Problem("%r cannot name a Python plugin class" % name, script)]
+    try:
+        info = read_plugin_info(root, name, timeout=timeout)
+    except PluginError as exc:
+        where = script if (root / script).is_file() else ""
+        line = line_of(root / script, r"^\s*version\s*=") if "version" in exc.message and where else None
+        return None, [Problem(exc.message, where, line)]
+    problems = []
+    source = root / info.script
+    for message in info.errors:
+        match = re.search(r"\(line (\d+)", message)
+        problems.append(Problem(message, info.script, int(match.group(1)) if match else None, WARNING))
     if not is_valid_version(info.version):
-        raise PluginError("%s has an invalid version %r (expected dotted numbers such as 1.0.0)"
-                          % (name, info.version))
+        pattern = r"^\s*version\s*=" if info.language != "bash" else r"VERSION\s*="
+        problems.insert(0, Problem("%s has an invalid version %r (expected dotted numbers such as 1.0.0)"
+                                   % (name, info.version), info.script, line_of(source, pattern), ERROR))
+    return info, problems
+
+
+def validate_plugin_tree(root: Path, timeout: float = 10) -> PluginInfo:
+    """Check that folder `root` is an installable plugin named after the folder; return its info.
+
+    Raises PluginError with the first error plugin_tree_problems() finds.
+    """
+    info, problems = plugin_tree_problems(root, timeout)
+    refused = errors(problems)
+    if refused:
+        raise PluginError(refused[0].message)
     return info
 
 

@@ -27,11 +27,14 @@ from torrentlite.runner.archive import (
 from torrentlite.runner.inspect import PluginError, PluginInfo, compare_versions, read_plugin_info
 from torrentlite.store.models import column
 
-__all__ = ["PluginManager", "PluginError", "entry_script", "CONFIG_PAGES"]
+__all__ = ["PluginManager", "PluginError", "entry_script", "upgrade_refusal", "is_test_row", "TEST_RUN_MARK",
+           "CONFIG_PAGES"]
 
 # Action name in /configure/plugins/plugin/<pk>/configure/<action>/ → the file it serves.
 CONFIG_PAGES = {"config": "config.html", "plan": "plan.html", "report": "instance.html", "about": "about.html"}
 INFO_COLUMNS = ("pluginsettings", "userinputfields", "majorBlock", "requires_configuration", "description")
+# The key in `status` of the inactive row `plugin test` runs a working folder under (its runs need a plugin row).
+TEST_RUN_MARK = "plugin_test"
 _LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -42,6 +45,19 @@ def entry_script(plugin_dir: Path, name: str) -> Optional[Path]:
         if candidate.is_file():
             return candidate
     return None
+
+
+def is_test_row(row: dict) -> bool:
+    return isinstance(row.get("status"), dict) and TEST_RUN_MARK in row["status"]
+
+
+def upgrade_refusal(name: str, version: str, installed: Optional[str]) -> Optional[str]:
+    """Why `version` may not replace the installed version (only newer versions install), or None."""
+    if installed is None or compare_versions(version, installed) > 0:
+        return None
+    word = "the same version as" if compare_versions(version, installed) == 0 else "older than"
+    return ("%s %s is %s the installed version %s; only a newer version can be installed "
+            "(uninstall the plugin first to downgrade)" % (name, version, word, installed))
 
 
 def _now() -> datetime:
@@ -184,12 +200,9 @@ class PluginManager:
         """Move the validated folder `root` into place and record it; the caller holds the lock."""
         name = info.name
         active = self.active_row(name)
-        if active is not None and compare_versions(info.version, active["version"]) <= 0:
-            word = "the same version as" if compare_versions(info.version, active["version"]) == 0 else \
-                "older than"
-            raise PluginError("%s %s is %s the installed version %s; only a newer version can be installed "
-                              "(uninstall the plugin first to downgrade)" % (name, info.version, word,
-                                                                            active["version"]))
+        refusal = upgrade_refusal(name, info.version, active["version"] if active else None)
+        if refusal:
+            raise PluginError(refusal)
         target = self.plugin_dir(name)
         archived = None
         if os.path.lexists(target):
@@ -223,7 +236,7 @@ class PluginManager:
         return self.archive_path / name / version
 
     def _record_install(self, name: str, target: Path, info: PluginInfo, previous: Optional[dict]) -> dict:
-        same = self._rows(self._col("name") == name, self._col("version") == info.version)
+        same = self._same_version(name, info.version)
         row = same[0] if same else None
         config = None
         for candidate in (previous, row):
@@ -335,7 +348,7 @@ class PluginManager:
         """Record the plugin found in `folder` (rescan): create or refresh its row, retire other versions."""
         with self.store.write():
             previous = self.active_row(name)
-            same = self._rows(self._col("name") == name, self._col("version") == info.version)
+            same = self._same_version(name, info.version)
             values = dict(self._info_values(info), path=str(folder), script=str(folder / info.script),
                           active=True)
             if same:
@@ -355,6 +368,32 @@ class PluginManager:
             for other in self._rows(self._col("name") == name, self._col("id") != pk):
                 if other["active"] or other["path"]:
                     self._update(other["id"], {"active": False, "path": ""})
+        return self.get(pk)
+
+    def _same_version(self, name: str, version: str) -> list[dict]:
+        return [r for r in self._rows(self._col("name") == name, self._col("version") == version)
+                if not is_test_row(r)]
+
+    def test_row(self, folder: Path, info: PluginInfo) -> dict:
+        """The inactive, unselected row that `plugin test` runs `folder` under, created or refreshed.
+
+        It is never launched by the pipeline or by name (only active, selected rows are) and an install of
+        the same version gets a row of its own; the runs it made stay linked to it.
+        """
+        folder = Path(folder).resolve()
+        config = info.default_config if isinstance(info.default_config, dict) else {}
+        values = dict(self._info_values(info), name=info.name, version=info.version, path=str(folder),
+                      script=str(folder / info.script), active=False, selected=False, config=config,
+                      status={TEST_RUN_MARK: str(folder)}, date=_now())
+        with self.store.write():
+            mine = [r for r in self._rows(self._col("name") == info.name, self._col("active") == False)  # noqa: E712
+                    if is_test_row(r)]
+            if mine:
+                pk = mine[-1]["id"]
+                self._update(pk, values)
+            else:
+                values.setdefault("description", "")
+                pk = self._insert(dict(values, defaultSelected=False, packageName="", url=""))
         return self.get(pk)
 
     # -- reads -----------------------------------------------------------------------------
