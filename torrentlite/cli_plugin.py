@@ -102,3 +102,6 @@ def add_parser(subparsers, add_setting_flags) -> None:
     p.add_argument("name")
     add_setting_flags(p)
     plugin.set_defaults(func=cmd_plugin)
+    from torrentlite import cli_author
+
+    cli_author.add_commands(sub, add_setting_flags)
