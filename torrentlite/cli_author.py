@@ -10,6 +10,10 @@ from pathlib import Path
 
 from torrentlite.settings import SETTINGS, resolve
 
+from torrentlite.runner.states import RunLevel
+
+LEVELS = tuple(level.value for level in RunLevel)
+
 
 class UsageError(Exception):
     """Bad arguments or an unusable folder: printed without a traceback, exit status 2."""
@@ -219,7 +223,7 @@ def add_commands(sub, add_setting_flags) -> None:
                                     "follow its log")
     p.add_argument("dir", help="the plugin folder")
     p.add_argument("--result", type=int, required=True, help="report (results) primary key")
-    p.add_argument("--level", help="run only this run level (pre, block, separator, default, post, last)")
+    p.add_argument("--level", choices=LEVELS, help="run only at this run level")
     p.add_argument("--config", help="the run's configuration as a JSON object (as instance.html sends)")
     p.add_argument("--user", default="ionadmin", help=argparse.SUPPRESS)
     p.add_argument("--timeout", type=float, default=0, help="stop the plugin after this many seconds (0: never)")
