@@ -86,10 +86,10 @@ def test_check_finds_class_and_version_problems(tmp_path):
 
 def test_check_orders_versions_against_the_installed_one(tmp_path):
     folder = new_plugin("Upgraded", tmp_path)
-    assert problems_of(folder, installed_version="0.0.9") == []
-    file, line, severity, message = find(problems_of(folder, installed_version="0.1.0.1"), "older than")
+    assert problems_of(folder, installed={"Upgraded": "0.0.9"}) == []
+    file, line, severity, message = find(problems_of(folder, installed={"Upgraded": "0.1.0.1"}), "older than")
     assert (file, severity) == ("Upgraded.py", "error") and line
-    assert "same version" in find(problems_of(folder, installed_version="0.1.0"), "installed version")[3]
+    assert "same version" in find(problems_of(folder, installed={"Upgraded": "0.1.0"}), "installed version")[3]
 
 
 def test_check_names_unknown_values_and_depends(tmp_path):
@@ -100,7 +100,7 @@ def test_check_names_unknown_values_and_depends(tmp_path):
     source = source.replace("features = []", 'features = ["teleport"]')
     source = source.replace("depends = []", 'depends = ["Valued", "NotHere"]')
     (folder / "Valued.py").write_text(source)
-    problems = problems_of(folder, installed_names=["Other"])
+    problems = problems_of(folder, installed={"Other": "1.0"})
     for text in ("unknown runlevel value 'sometimes'", "unknown runtype value 'halfchip'",
                  "unknown feature value 'teleport'", "depends on itself"):
         assert find(problems, text)[2] == "error"
@@ -217,6 +217,8 @@ def test_pack_against_the_installed_version(app, tmp_path):
     manager.install_dir(folder)
     data_dir = str(app.settings.data_path)
     assert main(["plugin", "check", str(folder), "--data-dir", data_dir]) == 1
+    packed, _ = pack_plugin(folder, tmp_path / "same.zip")
+    assert main(["plugin", "check", str(packed), "--data-dir", data_dir]) == 1  # a zip: named by its root
     assert main(["plugin", "pack", str(folder), "-o", str(tmp_path / "v.zip"), "--data-dir", data_dir]) == 1
     source = (folder / "Versioned.py").read_text().replace('version = "0.1.0"', 'version = "0.1.1"')
     (folder / "Versioned.py").write_text(source)

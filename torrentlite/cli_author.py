@@ -23,23 +23,19 @@ def _settings(args):
     return resolve({s.name: getattr(args, s.name, None) for s in SETTINGS})
 
 
-def _installed(args, name: str):
-    """(installed version, installed names) from the data directory, or (None, []) when it has no database."""
-    from torrentlite.runner.authoring import installed_state
+def _installed(args):
+    """{name: version} of the plugins installed in the data directory; None when it has no database yet."""
+    from torrentlite.runner.authoring import installed_versions
     from torrentlite.store.db import Store
 
     settings = _settings(args)
     if not settings.db_path.exists():
-        return None, []
+        return None
     store = Store(settings.db_path, settings.db_driver)
     try:
-        return installed_state(store, name)
+        return installed_versions(store)
     finally:
         store.close()
-
-
-def _plugin_name(path: Path) -> str:
-    return path.stem if path.is_file() else path.resolve().name
 
 
 def cmd_new(args) -> int:
@@ -58,8 +54,7 @@ def cmd_check(args) -> int:
     path = Path(args.path)
     if not path.exists():
         raise UsageError("%s does not exist" % path)
-    version, names = _installed(args, _plugin_name(path))
-    info, problems = check_plugin(path, installed_version=version, installed_names=names)
+    info, problems = check_plugin(path, installed=_installed(args))
     if args.json:
         print(problems_json(problems))
     else:
@@ -80,10 +75,9 @@ def cmd_pack(args) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise UsageError("%s is not a folder" % folder)
-    version, names = _installed(args, folder.resolve().name)
     try:
         zip_path, warnings = pack_plugin(folder, Path(args.output) if args.output else None,
-                                         installed_version=version, installed_names=names)
+                                         installed=_installed(args))
     except PluginError as exc:
         print("torrentlite: %s" % exc.message, file=sys.stderr)
         return 1

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Mapping, Optional
 
 from .archive import (
     MAX_FILES, MAX_TOTAL_BYTES, ArchiveError, archive_problems, extract_plugin_zip, plugin_tree_problems,
@@ -61,12 +61,12 @@ def python2_interpreter() -> Optional[str]:
 # check
 
 
-def check_plugin(path: Path, *, installed_version: Optional[str] = None, installed_names: Iterable[str] = (),
+def check_plugin(path: Path, *, installed: Optional[Mapping[str, str]] = None,
                  timeout: float = 10) -> tuple[Optional[PluginInfo], list]:
     """All problems of a plugin folder or zip: the installer's checks, then what a run would trip over.
 
-    `installed_version` is the version installed on this box (for the upgrade order), `installed_names`
-    the installed plugins (for `depends`). Returns (info or None, [Problem]).
+    `installed` maps the plugins installed on this box to their versions (for the upgrade order and
+    `depends`); None skips those checks. Returns (info or None, [Problem]).
     """
     path = Path(path)
     if path.is_file():
@@ -76,7 +76,7 @@ def check_plugin(path: Path, *, installed_version: Optional[str] = None, install
         temp = Path(tempfile.mkdtemp(prefix=".plugin-check-"))
         try:
             root = extract_plugin_zip(path, temp)
-            info, more = _check_tree(root, installed_version, installed_names, timeout)
+            info, more = _check_tree(root, installed, timeout)
             return info, problems + more
         except ArchiveError as exc:
             return None, problems + [Problem(exc.message, path.name)]
@@ -85,20 +85,20 @@ def check_plugin(path: Path, *, installed_version: Optional[str] = None, install
     if not path.is_dir():
         return None, [Problem("%s does not exist" % path)]
     problems = _folder_archive_problems(path)
-    info, more = _check_tree(path, installed_version, installed_names, timeout)
+    info, more = _check_tree(path, installed, timeout)
     return info, problems + more
 
 
-def _check_tree(root: Path, installed_version, installed_names, timeout):
+def _check_tree(root: Path, installed: Optional[Mapping[str, str]], timeout):
     info, problems = plugin_tree_problems(root, timeout)
     if info is None:
         return None, problems
     script = root / info.script
-    if installed_version is not None:
-        refusal = upgrade_refusal(info.name, info.version, installed_version)
+    if installed and info.name in installed:
+        refusal = upgrade_refusal(info.name, info.version, installed[info.name])
         if refusal:
             problems.append(Problem(refusal, info.script, _attr_line(script, info, "version"), ERROR))
-    problems += _value_problems(root, info, set(installed_names))
+    problems += _value_problems(root, info, installed)
     problems += _language_problems(root, info)
     problems += _media_problems(root, info)
     return info, problems
@@ -110,7 +110,7 @@ def _attr_line(script: Path, info: PluginInfo, attr: str) -> Optional[int]:
     return line_of(script, r"^\s*%s\s*=" % attr)
 
 
-def _value_problems(root: Path, info: PluginInfo, installed: set) -> list:
+def _value_problems(root: Path, info: PluginInfo, installed: Optional[Mapping[str, str]]) -> list:
     """Unknown runtypes/runlevels/features (named), and depends that cannot be met."""
     problems = []
     source = info.script if info.language != "bash" else "pluginsettings.json"
@@ -126,7 +126,7 @@ def _value_problems(root: Path, info: PluginInfo, installed: set) -> list:
     for dep in info.depends:
         if dep == info.name:
             problems.append(Problem("depends on itself", source, line, ERROR))
-        elif dep not in installed:
+        elif installed is not None and dep not in installed:
             problems.append(Problem("depends on %r, which is not installed here (a dependency is never launched "
                                     "for you; it only orders plugins launched together)" % dep,
                                     source, line, WARNING))
@@ -246,15 +246,14 @@ def _folder_archive_problems(root: Path) -> list:
 # pack
 
 
-def pack_plugin(folder: Path, dest: Optional[Path] = None, *, installed_version: Optional[str] = None,
-                installed_names: Iterable[str] = (), timeout: float = 10) -> tuple[Path, list]:
+def pack_plugin(folder: Path, dest: Optional[Path] = None, *, installed: Optional[Mapping[str, str]] = None,
+                timeout: float = 10) -> tuple[Path, list]:
     """Zip `folder` as the installer wants it (one root folder named after the plugin, no junk, modes kept).
 
     Refuses (raises ArchiveError listing them) when check_plugin() finds errors. Returns (zip path, warnings).
     """
     folder = Path(folder).resolve()
-    info, problems = check_plugin(folder, installed_version=installed_version, installed_names=installed_names,
-                                  timeout=timeout)
+    info, problems = check_plugin(folder, installed=installed, timeout=timeout)
     refused = errors(problems)
     if refused or info is None:
         raise ArchiveError("not packed: " + "; ".join(str(p) for p in refused))
@@ -290,11 +289,9 @@ def _add(archive: zipfile.ZipFile, path: Path, arcname: str) -> None:
             archive.writestr(entry, handle.read())
 
 
-def installed_state(store, name: str) -> tuple[Optional[str], list]:
-    """(the installed version of `name` or None, the names of all installed plugins) from a data directory."""
-    rows = store.db.execute_sql('SELECT name, version FROM "plugin" WHERE active = 1').fetchall()
-    version = next((v for n, v in rows if n == name), None)
-    return version, [n for n, _ in rows]
+def installed_versions(store) -> dict:
+    """{name: version} of the plugins installed in a data directory."""
+    return dict(store.db.execute_sql('SELECT name, version FROM "plugin" WHERE active = 1').fetchall())
 
 
 def problems_json(problems) -> str:
