@@ -90,15 +90,23 @@ def cmd_pack(args) -> int:
 def _serve_api(app):
     """Serve the app's API on a free loopback port for the plugin's REST calls; returns (url, stop)."""
     import waitress.server
+    from waitress import wasyncore
 
-    server = waitress.server.create_server(app.wsgi, host="127.0.0.1", port=0, threads=2,
-                                           ident="torrentlite")
-    thread = threading.Thread(target=server.run, name="torrentlite-plugin-test-api", daemon=True)
+    server = waitress.server.create_server(app.wsgi, host="127.0.0.1", port=0, threads=2, ident="torrentlite")
+
+    def serve():
+        try:
+            server.run()
+        finally:
+            server.task_dispatcher.shutdown()
+
+    thread = threading.Thread(target=serve, name="torrentlite-plugin-test-api", daemon=True)
     thread.start()
 
     def stop():
-        server.close()
-        thread.join(5)
+        # Sockets are closed by the server's own thread (through its trigger); its loop then ends.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        thread.join(10)
 
     return "http://127.0.0.1:%s" % server.effective_port, stop
 
