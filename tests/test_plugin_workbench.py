@@ -94,6 +94,16 @@ def test_a_failing_plugin_shows_its_traceback_and_error(data_dir, tmp_path, caps
     assert "  default    Error" in out
 
 
+def test_a_plugin_running_past_the_timeout_is_stopped(data_dir, tmp_path, capsys):
+    folder = new_plugin("Slow", tmp_path)
+    source = (folder / "Slow.py").read_text()
+    (folder / "Slow.py").write_text(source.replace('runinfo = self.startplugin["runinfo"]',
+                                                   'import time; time.sleep(120)'))
+    status, out, _ = run_test(capsys, folder, data_dir, "--result", "1", "--timeout", "2")
+    assert status == 1
+    assert "stopped: it ran longer than --timeout" in out and "  default    Cancelled" in out
+
+
 def test_a_folder_with_errors_is_not_run(data_dir, tmp_path, capsys):
     folder = new_plugin("Unfit", tmp_path)
     (folder / "pluginMedia" / "Unfit.js").unlink()

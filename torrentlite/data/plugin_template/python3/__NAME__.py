@@ -7,7 +7,7 @@ import json
 import os
 
 # `ion.plugin` is provided to every plugin process: the IonPlugin base class, PluginCLI and the constants.
-from ion.plugin import Feature, IonPlugin, PluginCLI, RunLevel, RunType
+from ion.plugin import IonPlugin, PluginCLI, RunLevel, RunType
 
 
 # The class must have the same name as the folder and this file. Its docstring is the plugin's description.
@@ -21,9 +21,8 @@ class {{name}}(IonPlugin):
     # When the pipeline runs it: PRE, BLOCK, SEPARATOR, DEFAULT, POST or LAST (after everything else).
     # DEFAULT is when the report's files are complete; a manual launch runs every level listed here.
     runlevels = [RunLevel.DEFAULT]
-    # Feature.EXPORT marks a plugin that copies data off the box; such plugins run one at a time, last.
+    # [Feature.EXPORT] marks a plugin that copies data off the box; such plugins run one at a time, last.
     features = []
-    assert Feature.EXPORT not in features
     # Names of plugins whose results this one reads; they are never launched for you, only waited for.
     depends = []
     # True to ask the report to show this plugin's block prominently (and in the PDF on Torrent Suite).
