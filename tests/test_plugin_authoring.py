@@ -118,6 +118,9 @@ def test_check_reports_python2_plugins(tmp_path):
     assert find(problems_of(folder), "is not Python 3")[1] == 7
     assert main(["plugin", "check", str(folder)]) == 0
     assert main(["plugin", "check", str(folder), "--strict"]) == 1
+    if python2_interpreter() is not None:  # Python 2 code is compiled with Python 2.7
+        (folder / "Old.py").write_text((folder / "Old.py").read_text() + "        print 'unclosed\n")
+        assert find(problems_of(folder), "not valid Python 2.7")[:3] == ("Old.py", 8, "error")
 
 
 def test_check_launch_sh_shebang_and_mode(tmp_path):

@@ -130,10 +130,6 @@ def _value_problems(root: Path, info: PluginInfo, installed: Optional[Mapping[st
             problems.append(Problem("depends on %r, which is not installed here (a dependency is never launched "
                                     "for you; it only orders plugins launched together)" % dep,
                                     source, line, WARNING))
-    if "export" in info.features and "last" not in info.runlevels:
-        problems.append(Problem("export plugins run after everything else of the report; declare "
-                                "RunLevel.LAST so the run levels say so", source,
-                                _attr_line(root / info.script, info, "runlevels"), WARNING))
     return problems
 
 
@@ -144,6 +140,7 @@ def _language_problems(root: Path, info: PluginInfo) -> list:
         problems.append(Problem("Python 2 plugin: this torrentlite runs Python 3 plugins, so it installs but fails "
                                 "at run time (see the guide on moving a plugin to Python 3)", info.script, None,
                                 WARNING))
+        problems += _python2_compile(root, info)
     elif info.language == "python3" and _declares_python2(root / info.script):
         problems += _python2_compile(root, info)
     elif info.language == "bash":
@@ -169,24 +166,33 @@ def _declares_python2(script: Path) -> bool:
     return bool(re.match(r"#!.*\bpython(2(\.7)?)?\s*$", first.strip()))
 
 
+# Runs under Python 2.7: prints "<line>\t<message>" for a syntax error.
+_PY2_COMPILE = """
+import sys
+try:
+    compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')
+except SyntaxError as exc:
+    print('%s\t%s' % (exc.lineno, exc.msg))
+    sys.exit(1)
+"""
+
+
 def _python2_compile(root: Path, info: PluginInfo) -> list:
     """Compile a plugin that says it is Python 2 with a Python 2.7 interpreter, when this machine has one."""
     interpreter = python2_interpreter()
     if interpreter is None:
-        return [Problem("the #! line asks for Python 2 but there is no Python 2.7 here to check it with",
-                        info.script, 1, WARNING)]
+        return [Problem("there is no Python 2.7 here to check this Python 2 code with", info.script, None, WARNING)]
     problems = []
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).as_posix()
         if any(is_junk(part, True) for part in path.relative_to(root).parts[:-1]):
             continue
-        code = "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')"
-        proc = subprocess.run([interpreter, "-c", code, str(path)], capture_output=True, text=True, timeout=30)
+        proc = subprocess.run([interpreter, "-c", _PY2_COMPILE, str(path)], capture_output=True, text=True,
+                              timeout=30)
         if proc.returncode != 0:
-            lines = proc.stderr.strip().splitlines()
-            match = re.search(r"line (\d+)", proc.stderr)
-            problems.append(Problem("not valid Python 2.7: %s" % (lines[-1] if lines else "compile failed"), rel,
-                                    int(match.group(1)) if match else None, ERROR))
+            line, _, message = proc.stdout.strip().partition("\t")
+            problems.append(Problem("not valid Python 2.7: %s" % (message or proc.stderr.strip()[-200:]), rel,
+                                    int(line) if line.isdigit() else None, ERROR))
     return problems
 
 
