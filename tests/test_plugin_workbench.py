@@ -104,11 +104,15 @@ def test_a_plugin_running_past_the_timeout_is_stopped(data_dir, tmp_path, capsys
     assert "stopped: it ran longer than --timeout" in out and "  default    Cancelled" in out
 
 
-def test_a_folder_with_errors_is_not_run(data_dir, tmp_path, capsys):
+def test_what_the_installer_refuses_is_not_run_and_other_problems_are_shown(data_dir, tmp_path, capsys):
     folder = new_plugin("Unfit", tmp_path)
     (folder / "pluginMedia" / "Unfit.js").unlink()
-    status, _, err = run_test(capsys, folder, data_dir, "--result", "1")
-    assert status == 1 and "pluginMedia/Unfit.js" in err
+    status, out, _ = run_test(capsys, folder, data_dir, "--result", "1")
+    assert status == 0 and "check: config.html:" in out and "pluginMedia/Unfit.js" in out
+    source = (folder / "Unfit.py").read_text()
+    (folder / "Unfit.py").write_text(source.replace('version = "0.1.0"', 'version = "one"'))
+    status, out, err = run_test(capsys, folder, data_dir, "--result", "1")
+    assert status == 1 and "invalid version 'one'" in err and "plugin result" not in out
     assert run_test(capsys, tmp_path / "nowhere", data_dir, "--result", "1")[0] == 2
 
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from .archive import validate_plugin_tree
 from .authoring import check_plugin, is_junk
 from .inspect import PluginError
-from .problems import errors
 from .startplugin import fetch, fetch_one
 from .states import ACTIVE, RunLevel
 
@@ -45,13 +45,14 @@ def run_trial(scheduler, manager, folder: Path, result_pk: int, *, owner: bool, 
 
     `owner`: this process holds the scheduler lock and ticks the scheduler itself; otherwise the server that
     holds it runs the queued jobs and this only follows them. Returns None when no job was queued (the
-    plugin does not run at `level` on this report). Raises PluginError when the folder has errors and
-    LaunchError when the launch is refused.
+    plugin does not run at `level` on this report). Raises PluginError when the installer would refuse the
+    folder (other problems `plugin check` finds are written first) and LaunchError when the launch is refused.
     """
     folder = Path(folder).resolve()
+    validate_plugin_tree(folder)  # what the installer refuses cannot run either
     info, problems = check_plugin(folder)
-    if info is None or errors(problems):
-        raise PluginError("%s cannot run: %s" % (folder.name, "; ".join(str(p) for p in errors(problems))))
+    for problem in problems:  # the rest is shown, not refused: a page or a value may be work in progress
+        write("check: %s" % problem)
     row = manager.test_row(folder, info)
     if level is not None:
         if level not in {lv.value for lv in RunLevel}:
