@@ -149,6 +149,12 @@ def test_check_finds_pages_linking_missing_media(tmp_path):
     assert not [p for p in problems if "OtherPlugin" in p[3] or "x.png" in p[3]]
 
 
+def test_check_finds_a_head_end_hidden_in_a_comment(tmp_path):
+    folder = new_plugin("Headed", tmp_path)
+    write(folder, "plan.html", "<html><head>\n<!-- globals come before </head> -->\n</head><body></body></html>\n")
+    assert find(problems_of(folder), "inside a comment")[:3] == ("plan.html", 2, "error")
+
+
 def test_check_finds_links_in_folders_and_archive_problems(tmp_path, monkeypatch):
     folder = new_plugin("Linked", tmp_path)
     os.symlink("/etc/passwd", folder / "passwd")

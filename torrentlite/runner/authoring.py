@@ -101,6 +101,7 @@ def _check_tree(root: Path, installed: Optional[Mapping[str, str]], timeout):
     problems += _value_problems(root, info, installed)
     problems += _language_problems(root, info)
     problems += _media_problems(root, info)
+    problems += _head_problems(root)
     return info, problems
 
 
@@ -221,6 +222,25 @@ def _media_problems(root: Path, info: PluginInfo) -> list:
                 if not target.is_file():
                     problems.append(Problem("links pluginMedia/%s, which the plugin does not have" % relative,
                                             page.name, number, ERROR))
+    return problems
+
+
+def _head_problems(root: Path) -> list:
+    """Configuration pages whose first closing head tag is inside a comment: the TB_* script would be too."""
+    problems = []
+    for page in PAGES:
+        path = root / page
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        match = re.search(r"</head\s*>", text, re.IGNORECASE)
+        if match is None:
+            continue
+        opened = text.rfind("<!--", 0, match.start())
+        if opened >= 0 and text.find("-->", opened, match.start()) < 0:
+            problems.append(Problem("the first closing head tag is inside a comment; the server puts the TB_* "
+                                    "globals before it, so the page will not see them", page,
+                                    text.count("\n", 0, match.start()) + 1, ERROR))
     return problems
 
 
