@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -151,6 +152,30 @@ def test_watch_reruns_when_the_folder_changes(data_dir, tmp_path):
             proc.wait()
     # The second run read the changed folder (the plugin's default configuration).
     assert '"greeting": "Changed"' in second
+
+
+def test_ctrl_c_stops_the_plugin_too(data_dir, tmp_path):
+    folder = new_plugin("Interrupted", tmp_path)
+    source = (folder / "Interrupted.py").read_text()
+    (folder / "Interrupted.py").write_text(source.replace('runinfo = self.startplugin["runinfo"]',
+                                                         'import time; time.sleep(120)'))
+    proc = subprocess.Popen([sys.executable, "-m", "torrentlite", "plugin", "test", str(folder), "--result", "1",
+                             "--data-dir", str(data_dir), *FLAGS],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+    try:
+        _read_until(proc, "Launching Interrupted")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    store = Store(data_dir / "torrentlite.sqlite3")
+    try:
+        states = [row[0] for row in store.db.execute_sql('SELECT state FROM "PluginResultJob"').fetchall()]
+    finally:
+        store.close()
+    assert states == ["Cancelled"]
 
 
 def test_beside_a_running_server_the_server_runs_the_job(live_server, tmp_path):

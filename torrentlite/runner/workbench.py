@@ -68,17 +68,21 @@ def run_trial(scheduler, manager, folder: Path, result_pk: int, *, owner: bool, 
         return trial
     log = _LogFollower(Path(item["results_dir"]) / LOG_NAME, write)
     deadline = time.monotonic() + timeout if timeout else float("inf")
-    while True:
-        if owner:
-            scheduler.tick()
-        log.follow()
-        if not _active(scheduler.db, trial.pluginresult):
-            break
-        if time.monotonic() > deadline:
-            scheduler.cancel(trial.pluginresult)
-            trial.finished = False
-            break
-        time.sleep(POLL)
+    try:
+        while True:
+            if owner:
+                scheduler.tick()
+            log.follow()
+            if not _active(scheduler.db, trial.pluginresult):
+                break
+            if time.monotonic() > deadline:
+                scheduler.cancel(trial.pluginresult)
+                trial.finished = False
+                break
+            time.sleep(POLL)
+    except KeyboardInterrupt:
+        scheduler.cancel(trial.pluginresult)  # Ctrl-C stops the plugin too, not only the following
+        raise
     log.follow()
     _collect(scheduler.store, trial, net_location)
     return trial
