@@ -8,9 +8,8 @@ import threading
 import time
 from pathlib import Path
 
-from torrentlite.settings import SETTINGS, resolve
-
 from torrentlite.runner.states import RunLevel
+from torrentlite.settings import SETTINGS, resolve
 
 LEVELS = tuple(level.value for level in RunLevel)
 
