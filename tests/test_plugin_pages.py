@@ -118,3 +118,23 @@ def test_config_page_over_real_http(live_server, tmp_path):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(live_server.url + page(pk, "config"), timeout=30)
     assert err.value.code == 401
+
+
+def test_config_page_symlinked_outside_the_plugin_is_not_served(client, app, plugin, tmp_path):
+    outside = tmp_path / "outside.html"
+    outside.write_text("<html><head></head><body>SECRET outside the plugin</body></html>")
+    folder = app.settings.plugins_path / "Paged"
+    (folder / "config.html").unlink()
+    os.symlink(outside, folder / "config.html")
+    response = client.get(page(plugin["id"], "config"))
+    assert response.status == 200 and b"SECRET" not in response.body
+    assert b"There is no information available for this plugin." in response.body
+
+
+def test_plugin_path_cannot_be_changed_through_the_api(client, anonymous, plugin, tmp_path):
+    before = client.get(f"/rundb/api/v1/plugin/{plugin['id']}/").json()["path"]
+    response = client.patch(f"/rundb/api/v1/plugin/{plugin['id']}/", json_body={"path": "/etc", "description": "x"})
+    assert response.status in (200, 202, 204), response.body
+    assert client.get(f"/rundb/api/v1/plugin/{plugin['id']}/").json()["path"] == before
+    listing = anonymous.get(f"/rundb/api/v1/plugin/set/{plugin['id']}/type/").json()
+    assert "passwd" not in listing[str(plugin["id"])]["files"]

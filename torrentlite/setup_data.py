@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from torrentlite.settings import Settings
 from torrentlite.store import demo, reference
-from torrentlite.store.db import Store
+from torrentlite.store.db import Store, create_private
 from torrentlite.store.load import load_rows
 from torrentlite.store.users import Users
 
@@ -28,14 +28,16 @@ def prepare_folders(settings: Settings) -> None:
         path.mkdir(parents=True, exist_ok=True)
     # The database holds API keys; only the server's own user should read it.
     os.chmod(settings.data_path, 0o700)
+    create_private(str(settings.db_path))
 
 
 def initialize(settings: Settings, store: Store, *, demo_data: bool = False) -> InitReport:
     """Idempotent: a second call on the same data directory changes nothing."""
     prepare_folders(settings)
     found = store.migrate()
-    if os.path.exists(settings.db_path):
-        os.chmod(settings.db_path, 0o600)
+    for path in (str(settings.db_path), f"{settings.db_path}-wal", f"{settings.db_path}-shm"):
+        if os.path.exists(path):  # data directories made before the file was created private
+            os.chmod(path, 0o600)
     users = Users(store)
     created_users = users.ensure_defaults()
     loaded_ref = 0

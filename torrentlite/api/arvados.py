@@ -18,6 +18,7 @@ from typing import Optional
 from peewee import SQL, NodeList, fn
 
 from torrentlite.api.errors import bad_request
+from torrentlite.api.json_text import parse_json
 from torrentlite.store import search
 from torrentlite.store.models import column
 from torrentlite.store.registry import Resource
@@ -70,7 +71,7 @@ def like_to_glob(pattern: str) -> str:
 def _json_param(params: dict, name: str):
     raw = params[name][-1]
     try:
-        return json.loads(raw)
+        return parse_json(raw)
     except ValueError:
         if name in ("order", "select") and raw.strip():
             return [part.strip() for part in raw.split(",") if part.strip()]

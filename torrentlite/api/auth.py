@@ -9,6 +9,7 @@ from typing import Optional
 
 from torrentlite.api.cross_site import HostNames, foreign_reason
 from torrentlite.store.db import Store
+from torrentlite.store.fields import fits_int64
 from torrentlite.store.users import User, Users
 
 LOOPBACK = ("127.0.0.1", "127.0.1.1", "::1", "::ffff:127.0.0.1")
@@ -36,7 +37,10 @@ class Authenticator:
         return self.foreign(method, headers)
 
     def authenticate(self, headers, params: dict, remote_addr: Optional[str], method: str = "GET") -> Optional[User]:
-        header = headers.get("Authorization", "") or ""
+        try:
+            header = headers.get("Authorization", "") or ""
+        except UnicodeError:  # Bottle decodes header bytes as UTF-8; other bytes are no credentials
+            header = ""
         scheme, _, credentials = header.partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
@@ -80,6 +84,8 @@ class Authenticator:
         try:
             pr_id = int(pk)
         except (TypeError, ValueError):
+            return None
+        if not fits_int64(pr_id):
             return None
         row = self.store.db.execute_sql('SELECT apikey FROM "pluginresult" WHERE id = ?', (pr_id,)).fetchone()
         if not row or not row[0] or not key or not hmac.compare_digest(row[0], key):

@@ -13,7 +13,9 @@ import orjson
 
 from torrentlite.api.auth import Authenticator
 from torrentlite.api.cross_site import HostNames
-from torrentlite.api.errors import CANNED_MESSAGE, ApiError, bad_request, canned, method_not_allowed, unauthorized
+from torrentlite.api.errors import (CANNED_MESSAGE, ApiError, bad_request, canned, method_not_allowed, not_found,
+                                    unauthorized)
+from torrentlite.api.json_text import parse_json, small_int
 from torrentlite.api.page_cache import PageCache
 from torrentlite.api.represent import API_PREFIX, MESH_PREFIX, list_uri
 from torrentlite.api.resource import ReadHandler, schema_document
@@ -55,8 +57,8 @@ class Call:
         if ctype not in ("application/json", "text/json", "", "text/plain"):
             raise ApiError(415, {"error": f"Unsupported Content-Type '{ctype}': send application/json."})
         try:
-            return json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            return parse_json(self.body)
+        except ValueError:
             raise bad_request("")
 
 
@@ -138,6 +140,8 @@ class Api:
                 self._check_method(method, ep.methods)
             if ep.auth:
                 self._authenticate(call)
+            if any(v and v.isdigit() and small_int(v) is None for v in call.match.values()):
+                raise not_found()  # no row has a key SQLite cannot even hold
             return ep.handler(call)
         resource = self.registry.get(name)
         if resource is None or resource.table is None:

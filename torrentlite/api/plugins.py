@@ -20,6 +20,7 @@ import bottle
 
 from torrentlite.api.errors import ApiError, bad_request, not_found, unauthorized
 from torrentlite.api.http import Api, Call, Response, encode
+from torrentlite.api.json_text import parse_json
 from torrentlite.runner.extend import ERROR, MISSING, ExtendRunner
 from torrentlite.runner.inspect import PluginError
 from torrentlite.runner.manager import CONFIG_PAGES, PluginManager
@@ -220,9 +221,9 @@ def register(api: Api) -> None:
                                                                          "AnonymousUser")}
         if call.method == "POST":
             try:
-                bucket["request_post"] = json.loads(call.body.decode("utf-8")) if call.body else None
-            except (UnicodeDecodeError, ValueError) as exc:
-                raise ApiError(500, {"error": "The POST body is not JSON: %s" % exc})
+                bucket["request_post"] = parse_json(call.body) if call.body else None
+            except ValueError as exc:
+                raise ApiError(400, {"error": "The POST body is not JSON: %s" % exc})
         outcome = extend.call(row["path"], row["name"], call.match["function"], bucket)
         if outcome.status == MISSING:
             raise ApiError(404, {"error": outcome.message})
@@ -314,9 +315,11 @@ def mount_pages(wsgi: bottle.Bottle, api: Api) -> None:
         row = manager.get(pk)
         if row is None:
             return html_response(404, "<p>There is no plugin %d.</p>" % pk)
-        path = Path(row["path"]) / CONFIG_PAGES[action] if row["path"] else None
-        if path is None or not path.is_file():
+        # Like pluginMedia, a page that resolves (through a symlink) outside its plugin is no page.
+        found = safe_media_file(Path(row["path"]), CONFIG_PAGES[action]) if row["path"] else None
+        if found is None:
             return html_response(200, NO_INFORMATION)
+        path = found[1]
         result_pk, result_json = None, None
         report = (params.get("report") or [""])[-1]
         if report:

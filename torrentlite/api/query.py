@@ -349,6 +349,8 @@ def parse_paging(params: dict[str, list[str]], default_limit: int = DEFAULT_LIMI
             raise bad_request(f"Invalid limit '{raw_limit}' provided. Please provide a positive integer.")
         if limit < 0:
             raise bad_request(f"Invalid limit '{raw_limit}' provided. Please provide a positive integer >= 0.")
+    if not fits_int64(limit):
+        limit = 0  # more rows than SQLite can count: all of them (then the cap, if any)
     if max_limit and (limit == 0 or limit > max_limit):
         limit = max_limit
     offset = 0

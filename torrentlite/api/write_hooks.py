@@ -35,6 +35,13 @@ class PluginResultHooks(NoHooks):
         return body, {}
 
 
+class PluginHooks(NoHooks):
+    """A plugin's `path` is where the server installed it: read-only, like the files it names."""
+
+    def before(self, resource, body: dict, ctx: WriteContext, key):
+        return {k: v for k, v in body.items() if k != "path"}, {}
+
+
 class ResultsHooks(NoHooks):
     """A new report without a storage goes to the default report storage (the API does not show it).
 
@@ -63,7 +70,7 @@ class ResultsHooks(NoHooks):
                 self.handler.after_commit(lambda listener=listener: listener(pk))
 
 
-_HOOKS = {"pluginresult": PluginResultHooks, "results": ResultsHooks}
+_HOOKS = {"plugin": PluginHooks, "pluginresult": PluginResultHooks, "results": ResultsHooks}
 
 
 def hooks_for(handler, resource):

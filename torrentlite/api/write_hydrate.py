@@ -13,6 +13,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from torrentlite.api.errors import ApiError, bad_request
+from torrentlite.api.json_text import parse_json
 from torrentlite.store.fields import fits_int64, to_utc
 from torrentlite.store.load import set_links
 from torrentlite.store.models import _fk_nullable, column, fk_column
@@ -93,7 +94,7 @@ def convert(col: Column, value, name: str):
     if kind == "json":
         if isinstance(value, str):
             try:
-                value = json.loads(value) if value.strip() else {}
+                value = parse_json(value) if value.strip() else {}
             except ValueError:
                 raise bad_request(f"The '{name}' field expects a JSON object or a string holding one.")
         if not isinstance(value, (dict, list)):

@@ -25,6 +25,7 @@ from torrentlite.runner.archive import (
     RESERVED_NAMES, remove_extracted, unpack_plugin_zip, validate_plugin_tree,
 )
 from torrentlite.runner.inspect import PluginError, PluginInfo, compare_versions, read_plugin_info
+from torrentlite.store.fields import fits_int64
 from torrentlite.store.models import column
 
 __all__ = ["PluginManager", "PluginError", "entry_script", "upgrade_refusal", "is_test_row", "TEST_RUN_MARK",
@@ -121,6 +122,8 @@ class PluginManager:
         try:
             pk = int(pk)
         except (TypeError, ValueError):
+            return None
+        if not fits_int64(pk):
             return None
         rows = self._rows(self._col("id") == pk)
         return rows[0] if rows else None

@@ -1,6 +1,7 @@
 """The SQLite store: connection settings, schema version and migrations, write transactions."""
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -104,11 +105,23 @@ def _migrate_to_3(store: "Store") -> None:
 MIGRATIONS = {1: _migrate_to_1, 2: _migrate_to_2, 3: _migrate_to_3}
 
 
+def create_private(path: str) -> None:
+    """Create the database file readable by its owner only, before SQLite creates it (and its -wal
+    and -shm files, which take the database file's mode) with the process umask."""
+    if path == ":memory:" or os.path.exists(path) or not os.path.isdir(os.path.dirname(path) or "."):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 class Store:
     """One SQLite file with the registry's tables; the only way the rest of the server reaches data."""
 
     def __init__(self, path: Path | str, driver: str = "apsw", registry: Registry | None = None):
         self.path = str(path)
+        create_private(self.path)
         self.registry = registry or load_registry()
         self.db = make_database(self.path, driver)
         self.models = build_models(self.registry, self.db)
