@@ -66,6 +66,8 @@ def test_bad_flag_value_exits_2(tmp_path, capsys):
 
 def test_user_key_is_stable(tmp_path, capsys):
     data = str(tmp_path / "d")
+    assert cli.main(["init", "--data-dir", data]) == 0
+    capsys.readouterr()
     assert cli.main(["user", "key", "ionadmin", "--data-dir", data]) == 0
     first = capsys.readouterr().out.strip()
     assert len(first) == 40 and int(first, 16) >= 0

@@ -216,6 +216,11 @@ def run_cli(data_dir, *args):
 
 def test_cli_flow(tmp_path):
     data = tmp_path / "data"
+    refused = run_cli(data, "list")
+    assert refused.returncode == 2 and "not a torrentlite data directory" in refused.stderr and not data.exists()
+    init = subprocess.run([sys.executable, "-m", "torrentlite", "init", "--data-dir", str(data)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert init.returncode == 0, init.stderr
     done = run_cli(data, "install", str(plugin_zip(tmp_path / "a.zip", version="1.0")))
     assert done.returncode == 0, done.stderr
     assert "installed Demo 1.0" in done.stdout

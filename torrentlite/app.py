@@ -53,6 +53,10 @@ class App:
             self.scheduler.stop()
         self.scheduler_lock.release()
         self.api.plugin_extend.close()
+        try:
+            self.store.checkpoint("TRUNCATE")  # the main file alone then holds every committed write
+        except Exception as exc:  # a busy or damaged database still closes
+            log.warning("WAL checkpoint at close failed: %s", exc)
         self.store.close()
 
 

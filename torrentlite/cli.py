@@ -7,28 +7,14 @@ import sys
 from typing import Optional, Sequence
 
 from torrentlite import __version__
-from torrentlite.settings import SETTINGS, Settings, SettingsError, help_text, resolve
+from torrentlite.cli_common import ALL, DATA, CliError, add_setting_flags, existing_data_dir, read_password, settings_of
+from torrentlite.settings import Settings, SettingsError, help_text
 
 log = logging.getLogger("torrentlite")
 
 
-class CliError(Exception):
-    """A user-facing failure: printed without a traceback, exit status 2."""
-
-
-def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("settings (see --help-settings)")
-    for s in SETTINGS:
-        if s.parse.__name__ == "_bool":
-            group.add_argument(s.flag, dest=s.name, action="store_const", const=not s.default, default=None,
-                               help=s.help)
-        else:
-            group.add_argument(s.flag, dest=s.name, default=None, metavar=s.name.upper(), help=s.help)
-
-
 def _settings(args) -> Settings:
-    flags = {s.name: getattr(args, s.name, None) for s in SETTINGS}
-    return resolve(flags)
+    return settings_of(args)
 
 
 def _open(settings: Settings, demo: bool = False):
@@ -45,7 +31,17 @@ def cmd_serve(args) -> int:
         print(help_text())
         return 0
     settings = _settings(args)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    new_dir = not settings.db_path.exists()
+    if not args.get:
+        from torrentlite.serving import check_port_free
+
+        try:  # before a new data directory is made for a server that could not start
+            check_port_free(settings.host, settings.port)
+        except OSError as exc:
+            raise CliError(f"cannot serve on {settings.host}:{settings.port}: {exc.strerror or exc}")
+    from torrentlite.logs import setup_logging
+
+    setup_logging(settings, console=not args.get)
     app, report = _open(settings, demo=args.demo)
     from torrentlite.store.users import Users
 
@@ -57,14 +53,19 @@ def cmd_serve(args) -> int:
         finally:
             app.close()
     from torrentlite.app import StartupError
+    from torrentlite.serving import Server
 
     try:
         app.start()
-    except StartupError as exc:
+        server = Server(app)  # binds now, so a port in use is reported before anything is announced
+    except (StartupError, OSError) as exc:
         app.close()
-        raise CliError(str(exc))
+        raise CliError(f"cannot serve on {settings.host}:{settings.port}: {exc}"
+                       if isinstance(exc, OSError) else str(exc))
     url = f"http://{settings.host}:{settings.port}/rundb/api/v1/"
     print(f"torrentlite {__version__} — data in {settings.data_path}")
+    if new_dir:
+        print(f"  created a new data directory at {settings.data_path}")
     if report.loaded_reference:
         print(f"  created the database and loaded {report.loaded_reference} reference rows")
     if report.loaded_demo:
@@ -78,13 +79,7 @@ def cmd_serve(args) -> int:
     else:
         print("  ionadmin API key: run `torrentlite user key ionadmin`")
     sys.stdout.flush()
-    import waitress
-
-    try:
-        waitress.serve(app.wsgi, host=settings.host, port=settings.port, threads=settings.threads,
-                       ident="torrentlite", _quiet=True)
-    finally:
-        app.close()
+    server.serve()
     return 0
 
 
@@ -120,18 +115,15 @@ def cmd_init(args) -> int:
 def cmd_user(args) -> int:
     from torrentlite.store.users import UserError, Users
 
-    settings = _settings(args)
+    settings = existing_data_dir(args)
     app, _ = _open(settings)
     users = Users(app.store)
     try:
         if args.user_cmd == "key":
             print(users.api_key(args.username))
         elif args.user_cmd == "create":
-            password = args.password
-            if password is None and not args.no_password:
-                import getpass
-
-                password = getpass.getpass(f"password for {args.username}: ")
+            password = None if args.no_password else read_password(f"password for {args.username}: ",
+                                                                     args.password)
             users.create(args.username, password or None, superuser=args.superuser, email=args.email or "")
             print(f"created user {args.username}")
         elif args.user_cmd == "list":
@@ -140,9 +132,7 @@ def cmd_user(args) -> int:
                                  if on)
                 print(f"{user.id}\t{user.username}\t{flags}\t{len(user.permissions)} permissions")
         elif args.user_cmd == "passwd":
-            import getpass
-
-            password = args.password or getpass.getpass(f"new password for {args.username}: ")
+            password = read_password(f"new password for {args.username}: ", args.password)
             users.set_password(args.username, password)
             print(f"password of {args.username} changed")
         elif args.user_cmd == "grant":
@@ -168,12 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="also load the demo runs (first start only)")
     serve.add_argument("--help-settings", action="store_true", help="list every setting and exit")
     serve.add_argument("--get", metavar="PATH", help="answer one GET request for PATH and exit")
-    _add_setting_flags(serve)
+    add_setting_flags(serve, ALL)
     serve.set_defaults(func=cmd_serve)
 
     init = sub.add_parser("init", help="create the data directory, database and reference data")
     init.add_argument("--demo", action="store_true", help="also load the demo runs")
-    _add_setting_flags(init)
+    add_setting_flags(init, DATA)
     init.set_defaults(func=cmd_init)
 
     user = sub.add_parser("user", help="manage users and API keys")
@@ -186,21 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
         if name != "list":
             p.add_argument("username")
         if name == "create":
-            p.add_argument("--password")
+            p.add_argument("--password", help="the password (default: asked at the terminal, or read "
+                           "from the first line of standard input)")
             p.add_argument("--no-password", action="store_true", help="API key access only")
             p.add_argument("--superuser", action="store_true")
             p.add_argument("--email")
         if name == "passwd":
-            p.add_argument("--password")
+            p.add_argument("--password", help="the new password (default: asked at the terminal, or read "
+                           "from the first line of standard input)")
         if name == "grant":
             p.add_argument("permissions", nargs="+")
-        _add_setting_flags(p)
+        add_setting_flags(p, DATA)
     user.set_defaults(func=cmd_user)
     from torrentlite import cli_plugin
-    cli_plugin.add_parser(sub, _add_setting_flags)
+    cli_plugin.add_parser(sub, add_setting_flags)
     from torrentlite import cli_run
 
-    cli_run.add_parser(sub, _add_setting_flags)
+    cli_run.add_parser(sub, add_setting_flags)
+    from torrentlite import cli_ops
+
+    cli_ops.add_parser(sub)
     return parser
 
 
@@ -217,6 +212,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     except OSError as exc:
         print(f"torrentlite: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from torrentlite.store.db import database_problem
+
+        problem = database_problem(exc)
+        if problem is None:
+            raise
+        print(f"torrentlite: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

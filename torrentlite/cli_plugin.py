@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from torrentlite.settings import SETTINGS, resolve
+from torrentlite.cli_common import CliError, existing_data_dir
 
 
 class PluginCliError(Exception):
@@ -17,7 +17,7 @@ def _manager(args):
     from torrentlite.setup_data import initialize
     from torrentlite.store.db import Store
 
-    settings = resolve({s.name: getattr(args, s.name, None) for s in SETTINGS})
+    settings = existing_data_dir(args)
     store = Store(settings.db_path, settings.db_driver)
     initialize(settings, store)
     return store, PluginManager(store, settings.plugins_path)
@@ -78,7 +78,7 @@ def _run(args) -> int:
 def cmd_plugin(args) -> int:
     try:
         return _run(args)
-    except PluginCliError as exc:
+    except (PluginCliError, CliError) as exc:
         print("torrentlite: %s" % exc, file=sys.stderr)
         return 2
 

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
+
+
+from torrentlite.cli_common import PLUGIN_JOBS, CliError, existing_data_dir
 
 
 def _settings(args):
-    from torrentlite.settings import SETTINGS, resolve
-
-    return resolve({s.name: getattr(args, s.name, None) for s in SETTINGS})
+    return existing_data_dir(args)
 
 
 def _run(args, launch) -> int:
@@ -38,11 +41,20 @@ def _run(args, launch) -> int:
             print("nothing to run")
             return 0
         timeout = args.timeout or float("inf")
+        watch = Progress(app.store, launched)
         if owner:
-            finished = scheduler.run_until_idle(timeout=timeout)
+            finished = _tick_until_idle(scheduler, watch, timeout)
         else:
-            print(f"queued; the server (pid {app.scheduler_lock.owner_pid()}) runs them", file=sys.stderr)
-            finished = _wait_for(app.store.db, [item["pluginresult"] for item in launched], timeout)
+            server_pid = app.scheduler_lock.owner_pid()
+            print(f"queued; the server (pid {server_pid}) runs them", file=sys.stderr)
+            wake_server(server_pid)
+            finished = _wait_for(app.store.db, [item["pluginresult"] for item in launched], timeout, watch)
+        if not finished:
+            ids = " ".join(str(item["pluginresult"]) for item in launched)
+            print(f"torrentlite: still running after {args.timeout:g} s; the job goes on"
+                  f"{' in the server' if not owner else ''}. Follow it with `tail -f <folder below>/"
+                  f"drmaa_stdout.txt`, stop it with `torrentlite plugin stop <pluginresult>` ({ids})",
+                  file=sys.stderr)
         ok = finished
         for item in launched:
             rows = fetch(app.store, "PluginResultJob", "plugin_result_id = ? ORDER BY grid_engine_jobid",
@@ -58,10 +70,22 @@ def _run(args, launch) -> int:
         app.close()
 
 
-def _wait_for(db, pluginresults, timeout: float) -> bool:
-    """Wait until no job of these plugin results is active; False on timeout."""
-    import time
+def _tick_until_idle(scheduler, watch, timeout: float) -> bool:
+    """Run the jobs in this process, showing progress; False on timeout (the jobs keep running)."""
+    from torrentlite.runner.scheduler import BUSY_INTERVAL
 
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        idle = scheduler.tick() == 0
+        watch.show()
+        if idle:
+            return True
+        time.sleep(BUSY_INTERVAL)
+    return False
+
+
+def _wait_for(db, pluginresults, timeout: float, watch=None) -> bool:
+    """Wait until no job of these plugin results is active (showing progress); False on timeout."""
     from torrentlite.runner.states import ACTIVE
 
     marks = ",".join("?" * len(pluginresults))
@@ -70,10 +94,61 @@ def _wait_for(db, pluginresults, timeout: float) -> bool:
     while time.monotonic() < deadline:
         active = db.execute_sql(f'SELECT COUNT(*) FROM "PluginResultJob" WHERE plugin_result_id IN ({marks}) '
                                 f'AND state IN ({states})', list(pluginresults)).fetchone()[0]
+        if watch is not None:
+            watch.show()
         if not active:
             return True
-        time.sleep(0.5)
+        time.sleep(0.25)
     return False
+
+
+def wake_server(pid) -> None:
+    """Ask the server to look at its queue now instead of at its next idle poll."""
+    import signal
+
+    if pid:
+        try:
+            os.kill(pid, signal.SIGUSR1)
+        except OSError:  # gone, or not ours: the server still finds the job at its next poll
+            pass
+
+
+class Progress:
+    """Prints each job's state changes and the new lines of its log while a command waits."""
+
+    def __init__(self, store, launched):
+        self.store = store
+        self.launched = launched
+        self.states = {}
+        self.offsets = {}
+
+    def show(self) -> None:
+        from torrentlite.runner.executor import LOG_NAME
+        from torrentlite.runner.startplugin import fetch
+
+        for item in self.launched:
+            rows = fetch(self.store, "PluginResultJob", "plugin_result_id = ? ORDER BY grid_engine_jobid",
+                         (item["pluginresult"],))
+            state = rows[-1]["state"] if rows else item["state"]
+            if self.states.get(item["pluginresult"]) != state:
+                self.states[item["pluginresult"]] = state
+                print(f"{item['plugin']}: {state}", file=sys.stderr)
+            self._tail(item, os.path.join(item["results_dir"], LOG_NAME))
+        sys.stderr.flush()
+
+    def _tail(self, item, path: str) -> None:
+        start = self.offsets.get(path, 0)
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(start)
+                data = handle.read(65536)
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1  # whole lines only; the rest comes next time
+        if end:
+            self.offsets[path] = start + end
+            for line in data[:end].decode("utf-8", "replace").splitlines():
+                print(f"  {item['plugin']} | {line}", file=sys.stderr)
 
 
 def cmd_stop(args) -> int:
@@ -95,7 +170,12 @@ def cmd_stop(args) -> int:
 def cmd_run_plugin(args) -> int:
     import json
 
-    config = json.loads(args.config) if args.config else None
+    try:
+        config = json.loads(args.config) if args.config else None
+    except ValueError as exc:
+        raise CliError(f"--config is not JSON ({exc}); give an object, e.g. --config '{{\"level\": 2}}'")
+    if config is not None and not isinstance(config, dict):
+        raise CliError("--config must be a JSON object, e.g. --config '{\"level\": 2}'")
     return _run(args, lambda s: s.launch(args.result, [args.name], run_mode="manual", pluginconfig=config,
                                          user=args.user))
 
@@ -110,7 +190,7 @@ def _plugin_run_args(p: argparse.ArgumentParser, add_setting_flags) -> None:
     p.add_argument("--config", help="instance configuration as a JSON object")
     p.add_argument("--user", default="ionadmin", help="owner of the plugin result")
     p.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
-    add_setting_flags(p)
+    add_setting_flags(p, PLUGIN_JOBS)
     p.set_defaults(func=cmd_run_plugin)
 
 
@@ -132,5 +212,5 @@ def add_parser(subparsers, add_setting_flags) -> None:
     p.add_argument("result", type=int, help="report (results) primary key")
     p.add_argument("--user", default="ionadmin", help="owner of the plugin results")
     p.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
-    add_setting_flags(p)
+    add_setting_flags(p, PLUGIN_JOBS)
     p.set_defaults(func=cmd_run_pipeline)

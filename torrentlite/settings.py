@@ -38,10 +38,16 @@ class Setting:
     help: str
     parse: Callable[[Any], Any] = str
     choices: tuple = ()
+    off_help: str = ""
 
     @property
     def env(self) -> str:
         return f"TORRENTLITE_{self.name.upper()}"
+
+    @property
+    def flag_help(self) -> str:
+        """Help for the flag that flips a boolean setting away from its default."""
+        return self.off_help if self.default and self.off_help else self.help
 
     @property
     def flag(self) -> str:
@@ -63,6 +69,20 @@ def _names(text) -> tuple:
     return tuple(n.strip().lower() for n in str(text).split(",") if n.strip())
 
 
+def _port(text) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise SettingsError(f"expected a TCP port number from 1 to 65535, got {text!r}")
+    return value
+
+
+def _positive_float(text) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 def _non_negative_float(text) -> float:
     value = float(text)
     if value < 0:
@@ -74,12 +94,15 @@ SETTINGS = (
     Setting("data_dir", None, "Folder for the database, plugins, results and logs "
             "(default: $XDG_DATA_HOME/torrentlite or ~/.local/share/torrentlite)."),
     Setting("host", "127.0.0.1", "Address to listen on."),
-    Setting("port", 8080, "TCP port to listen on.", int),
+    Setting("port", 8080, "TCP port to listen on (1-65535).", _port),
     Setting("threads", 8, "Worker threads serving HTTP requests.", _positive_int),
     Setting("trust_loopback", True, "Log clients connecting from 127.0.0.1/::1 in as ionadmin without "
             "credentials, as Torrent Suite does. Anyone with a shell on this machine then has admin access "
             "to the API; turn it off on shared machines. Requests a browser sends for another site "
-            "(foreign Origin, cross-site fetch, unknown Host name, form-type write bodies) never get it.", _bool),
+            "(foreign Origin, cross-site fetch, unknown Host name, form-type write bodies) never get it.", _bool,
+            off_help="Require credentials (API key, password or plugin key) from local clients too, "
+            "instead of logging clients on 127.0.0.1/::1 in as ionadmin. Use on machines other people "
+            "can log in to."),
     Setting("allowed_hosts", (), "Extra names (comma-separated) this server is reached by, besides localhost, "
             "127.0.0.1, [::1], host, web_root's host, this machine's hostname and interface addresses. "
             "Requests naming another Host get no loopback trust (DNS rebinding).", _names),
@@ -89,6 +112,13 @@ SETTINGS = (
     Setting("db_driver", "apsw", "SQLite driver: apsw or sqlite3.", str, ("apsw", "sqlite3")),
     Setting("log_level", "info", "Logging level: debug, info, warning or error.", str,
             ("debug", "info", "warning", "error")),
+    Setting("max_upload_mb", 512.0, "Largest request body accepted, in MiB: plugin archives uploaded to "
+            "plugin/install/ (multipart or zip). Larger requests get 413 before their body is read.",
+            _positive_float),
+    Setting("max_json_body_mb", 16.0, "Largest JSON or form request body accepted, in MiB (413 above).",
+            _positive_float),
+    Setting("log_max_mb", 10.0, "Size in MiB at which logs/torrentlite.log is rotated (5 old files kept).",
+            _positive_float),
     Setting("web_root", "", "Public base URL of this server given to plugins as net_location "
             "(default: http://<host>:<port>)."),
     Setting("plugin_slots", 2, "Plugin jobs that may run at once. Torrent Suite's plugin queue has one "

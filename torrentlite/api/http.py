@@ -12,6 +12,7 @@ import bottle
 import orjson
 
 from torrentlite.api.auth import Authenticator
+from torrentlite.api.body_limits import read_body
 from torrentlite.api.cross_site import HostNames
 from torrentlite.api.errors import (CANNED_MESSAGE, ApiError, bad_request, canned, method_not_allowed, not_found,
                                     unauthorized)
@@ -254,7 +255,9 @@ def mount(app: bottle.Bottle, api: Api) -> None:
         request = bottle.request
         params = parse_qs(request.query_string, keep_blank_values=True)
         try:
-            body = request.body.read() if request.content_length else b""
+            body = read_body(request.environ, api.settings,
+                             lambda: api.auth.authenticate(request.headers, params, request.remote_addr,
+                                                           request.method))
             response = api.handle(request.method, path, request.query_string, request.headers, body,
                                   request.remote_addr)
         except ApiError as exc:

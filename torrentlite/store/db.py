@@ -35,6 +35,25 @@ class StoreError(Exception):
     """The database cannot be used (wrong version, unreadable file)."""
 
 
+def database_problem(exc: BaseException):
+    """A one-line explanation when `exc` means the database file cannot be used, else None."""
+    import sqlite3
+
+    kinds = [StoreError, peewee.DatabaseError, sqlite3.DatabaseError]
+    try:
+        import apsw
+
+        kinds.append(apsw.Error)
+    except ImportError:  # the sqlite3 driver needs no apsw
+        pass
+    if not isinstance(exc, tuple(kinds)):
+        return None
+    if isinstance(exc, StoreError):
+        return str(exc)
+    return (f"the database cannot be used ({type(exc).__name__}: {exc}). If the file is damaged, "
+            f"`torrentlite check` tells more and `torrentlite restore` brings back a backup.")
+
+
 class _CountingMixin:
     """Counts statements per thread, so tests can assert a bounded number of queries per page."""
 
@@ -191,6 +210,14 @@ class Store:
         finally:
             time_limit.set_handler(connection, None)
             time_limit.end()
+
+    def checkpoint(self, mode: str = "PASSIVE") -> tuple:
+        """Copy the WAL into the main file (TRUNCATE also empties the WAL); (busy, wal pages, copied)."""
+        if mode not in ("PASSIVE", "FULL", "RESTART", "TRUNCATE"):
+            raise ValueError(mode)
+        if not os.path.exists(self.path):
+            return (0, 0, 0)
+        return tuple(self.db.execute_sql(f"PRAGMA wal_checkpoint({mode})").fetchone())
 
     def close(self) -> None:
         if not self.db.is_closed():
