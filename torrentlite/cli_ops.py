@@ -193,7 +193,8 @@ def cmd_status(args) -> int:
         jobs = server_jobs(store)
     finally:
         store.close()
-    out = {"data_dir": str(settings.data_path), "running": bool(state and state.get("url")), **jobs}
+    out = {"data_dir": str(settings.data_path), "serving": bool(state and state.get("url")),
+           "jobs_running": jobs["running"], "jobs_queued": jobs["queued"]}
     if state:
         out["pid"] = state["pid"]
     if state and state.get("url"):
@@ -201,7 +202,7 @@ def cmd_status(args) -> int:
                    uptime_seconds=int(time.time() - state.get("started", time.time())))
     if args.json:
         print(json.dumps(out, indent=2))
-    elif out["running"]:
+    elif out["serving"]:
         print(f"torrentlite {out['version']} serving {out['url']} (pid {out['pid']}, up "
               f"{_duration(out['uptime_seconds'])})")
     elif state:
@@ -211,7 +212,7 @@ def cmd_status(args) -> int:
         print(f"no torrentlite server runs on {settings.data_path}")
     if not args.json:
         print(f"plugin jobs: {jobs['running']} running, {jobs['queued']} queued")
-    return 0 if out["running"] else 3
+    return 0 if out["serving"] else 3
 
 
 def _duration(seconds: int) -> str:
