@@ -47,7 +47,7 @@ def _run(args, launch) -> int:
         else:
             server_pid = app.scheduler_lock.owner_pid()
             print(f"queued; the server (pid {server_pid}) runs them", file=sys.stderr)
-            wake_server(server_pid)
+            wake_server(server_pid, app.settings.data_path)
             finished = _wait_for(app.store.db, [item["pluginresult"] for item in launched], timeout, watch)
         if not finished:
             ids = " ".join(str(item["pluginresult"]) for item in launched)
@@ -102,11 +102,22 @@ def _wait_for(db, pluginresults, timeout: float, watch=None) -> bool:
     return False
 
 
-def wake_server(pid) -> None:
-    """Ask the server to look at its queue now instead of at its next idle poll."""
+def wake_server(pid, data_path) -> None:
+    """Ask the server to look at its queue now instead of at its next idle poll.
+
+    Only a `serve` process (the one its state file names) handles the signal; another command
+    holding the jobs would be ended by it, so it is left to find the job at its next poll.
+    """
+    import json
     import signal
 
-    if pid:
+    from torrentlite.serving import STATE_FILE
+
+    try:
+        state = json.loads((data_path / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if pid and state.get("pid") == pid:
         try:
             os.kill(pid, signal.SIGUSR1)
         except OSError:  # gone, or not ours: the server still finds the job at its next poll
