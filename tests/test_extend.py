@@ -84,9 +84,10 @@ def test_any_method_and_string_result(app, plugin):
     assert anonymous.put(url("Ext", "options")).json() == "<option>disk</option>"
 
 
-def test_invalid_post_json_is_500(app, plugin):
-    response = Client(app).post(url("Ext", "echo"), data=b"{not json", headers={"Content-Type": "application/json"})
-    assert response.status == 500 and "not JSON" in response.json()["error"]
+@pytest.mark.parametrize("body", [b"{not json", b"[" * 2000, b'"\\udcff"'])
+def test_invalid_post_json_is_400(app, plugin, body):
+    response = Client(app).post(url("Ext", "echo"), data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400 and "not JSON" in response.json()["error"]
 
 
 @pytest.mark.parametrize("function,message", [
