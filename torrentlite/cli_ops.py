@@ -101,7 +101,12 @@ def cmd_restore(args) -> int:
         raise CliError(f"nothing restored: {exc}")
     manifest = {}
     if source.is_dir() and (source / MANIFEST).is_file():
-        manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+        try:
+            manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CliError(f"nothing restored: {source / MANIFEST} cannot be read ({exc})")
+        if not isinstance(manifest, dict):
+            raise CliError(f"nothing restored: {source / MANIFEST} is not a backup manifest")
     data = settings.data_path
     created = not data.exists()
     data.mkdir(parents=True, exist_ok=True)
@@ -117,6 +122,8 @@ def cmd_restore(args) -> int:
             staged.unlink(missing_ok=True)
             raise CliError(f"nothing restored: {exc}")
         keep = data / time.strftime("pre-restore-%Y%m%d-%H%M%S")
+        while keep.exists():  # two restores within one second
+            keep = keep.with_name(keep.name + "-1")
         keep.mkdir()
         for suffix in ("", "-wal", "-shm"):
             if (data / (DB_NAME + suffix)).exists():
