@@ -7,7 +7,8 @@ import sys
 from typing import Optional, Sequence
 
 from torrentlite import __version__
-from torrentlite.cli_common import ALL, DATA, CliError, add_setting_flags, existing_data_dir, read_password, settings_of
+from torrentlite.cli_common import (ALL, DATA, CliError, add_setting_flags, existing_data_dir, read_password,
+                                    settings_of)
 from torrentlite.settings import Settings, SettingsError, help_text
 
 log = logging.getLogger("torrentlite")
