@@ -199,3 +199,26 @@ def test_service_install_prints_a_unit_for_this_data_directory(data_dir, tmp_pat
     assert done.returncode == 0 and out.read_text().startswith("[Unit]")
     done = cli("service", "install", "--write", "--output", tmp_path / "no" / "such" / "dir", "--data-dir", data_dir)
     assert done.returncode == 2 and "cannot write" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_check_finds_missing_folders_orphans_and_stale_search_indexes(data_dir):
+    import shutil
+    import sqlite3
+
+    reports = sorted((data_dir / "results" / "analysis" / "output" / "Home").iterdir())
+    shutil.rmtree(reports[0])
+    (data_dir / "results" / "analysis" / "output" / "Home" / "Auto_nobody_99").mkdir()
+    (data_dir / "plugins" / "LeftBehind").mkdir()
+    conn = sqlite3.connect(data_dir / "torrentlite.sqlite3")
+    conn.execute('DROP TRIGGER "fts_results_au"')  # a search index that no longer follows its table
+    conn.execute('UPDATE results SET "resultsName" = \'renamed_behind_the_index\' WHERE id = 1')
+    conn.commit()
+    conn.close()
+    done = cli("check", "--quiet", "--data-dir", data_dir)
+    assert done.returncode == 1, done.stdout
+    assert reports[0].name in done.stdout and "Auto_nobody_99" in done.stdout and "LeftBehind" in done.stdout
+    assert "search indexes" in done.stdout and "OK " not in done.stdout
+    fixed = cli("check", "--rebuild-indexes", "--data-dir", data_dir)
+    assert "rebuilt fts_" in fixed.stdout and "search indexes" not in fixed.stdout.split("\n", 1)[1]
+    assert fixed.returncode == 0 and "PROBLEM" not in fixed.stdout  # missing and stray folders are warnings
+    assert cli("check", "--strict", "--data-dir", data_dir).returncode == 1

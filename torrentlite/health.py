@@ -9,6 +9,7 @@ from pathlib import Path
 
 from torrentlite.store.db import SCHEMA_VERSION
 from torrentlite.store.paths import report_dir
+from torrentlite.store.search import SEARCHED, index_name
 
 LOW_DISK_BYTES = 2 * 1024 ** 3   # below this much free space a sequencing run's report does not fit
 LOW_DISK_FRACTION = 0.05
@@ -48,6 +49,7 @@ def database_findings(db_path: Path) -> tuple[list[Finding], sqlite3.Connection 
     if fk:
         out.append(Finding("problem", "database", f"{len(fk)} row(s) point at rows that do not exist",
                            [f"{table} row {rowid} -> {parent}" for table, rowid, parent, _ in fk]))
+    out += search_index_findings(conn)
     try:
         version = conn.execute('SELECT MAX(version) FROM "schema_version"').fetchone()[0] or 0
     except sqlite3.DatabaseError:
@@ -61,6 +63,39 @@ def database_findings(db_path: Path) -> tuple[list[Finding], sqlite3.Connection 
                            f"{SCHEMA_VERSION}"))
         return out, None
     return out, conn
+
+
+def _search_indexes(conn: sqlite3.Connection) -> list[str]:
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return [index_name(t) for t in SEARCHED if index_name(t) in names]
+
+
+def search_index_findings(conn: sqlite3.Connection) -> list[Finding]:
+    """The trigram search indexes agree with their tables (their triggers keep them so)."""
+    bad = []
+    for fts in _search_indexes(conn):
+        try:
+            # rank 1: also compare the index with the table it indexes (external content)
+            conn.execute(f'INSERT INTO "{fts}"("{fts}", rank) VALUES (\'integrity-check\', 1)')
+        except sqlite3.DatabaseError as exc:
+            bad.append(f"{fts}: {exc}")
+    if bad:
+        return [Finding("problem", "search indexes", "out of step with their tables; "
+                        "`torrentlite check --rebuild-indexes` rebuilds them", bad)]
+    return []
+
+
+def rebuild_search_indexes(db_path: Path) -> list[str]:
+    """Rebuild every trigram search index from its table; returns their names."""
+    conn = sqlite3.connect(str(db_path), timeout=30)
+    try:
+        with conn:
+            names = _search_indexes(conn)
+            for fts in names:
+                conn.execute(f'INSERT INTO "{fts}"("{fts}") VALUES (\'rebuild\')')
+        return names
+    finally:
+        conn.close()
 
 
 def folder_findings(conn: sqlite3.Connection, data_path: Path) -> list[Finding]:
