@@ -41,10 +41,15 @@ def test_commands_other_than_serve_and_init_refuse_a_missing_data_dir(tmp_path, 
 
 
 def test_serve_says_when_it_creates_a_data_directory(tmp_path, capsys):
-    code, out, _ = run(capsys, "serve", "--data-dir", tmp_path / "new", "--get", "/rundb/api/v1/")
-    assert code == 0
-    code, out, _ = run(capsys, "init", "--data-dir", tmp_path / "new")
-    assert code == 0 and "ready" in out
+    code, out, err = run(capsys, "serve", "--data-dir", tmp_path / "new", "--get", "/rundb/api/v1/")
+    assert code == 0 and "created a new data directory" in err
+    code, out, err = run(capsys, "serve", "--data-dir", tmp_path / "new", "--get", "/rundb/api/v1/")
+    assert code == 0 and "created" not in err
+    from servers import Served
+
+    with Served(tmp_path / "other") as server:
+        server.stop()
+        assert f"created a new data directory at {tmp_path / 'other'}" in server.output()
 
 
 @pytest.mark.parametrize("config", ["{not json", "[1, 2]", "'x'"])

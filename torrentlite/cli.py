@@ -49,6 +49,8 @@ def cmd_serve(args) -> int:
     users = Users(app.store)
     new_key = None if users.has_api_key("ionadmin") else users.api_key("ionadmin")
     if args.get:
+        if new_dir:
+            print(f"torrentlite: created a new data directory at {settings.data_path}", file=sys.stderr)
         try:
             return _one_request(app, args.get)
         finally:

@@ -15,15 +15,14 @@ def _settings(args):
 
 
 def _run(args, launch) -> int:
-    import logging
-
     from torrentlite.app import build_app
+    from torrentlite.logs import setup_logging
     from torrentlite.runner.scheduler import LaunchError
     from torrentlite.runner.startplugin import fetch
     from torrentlite.setup_data import initialize
 
     settings = _settings(args)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings)  # jobs run here are logged in the data directory like the server's
     app = build_app(settings)
     initialize(settings, app.store)
     scheduler = app.scheduler
