@@ -13,7 +13,7 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 
 from torrentlite import __version__
-from torrentlite.logs import access_log
+from torrentlite.logs import access_log, open_access_log
 
 log = logging.getLogger("torrentlite")
 
@@ -30,9 +30,16 @@ class Server:
         self.app = app
         self.stopping = threading.Event()
         # create_server binds the socket: a port in use raises OSError here, before anything is printed.
-        self.waitress = waitress.create_server(
-            access_log(app.wsgi), host=settings.host, port=settings.port, threads=settings.threads,
-            ident="torrentlite", max_request_body_size=int(settings.max_upload_mb * 1024 * 1024))
+        self.access_log = open_access_log(settings)
+        try:
+            self.waitress = waitress.create_server(
+                access_log(app.wsgi, self.access_log), host=settings.host, port=settings.port,
+                threads=settings.threads, ident="torrentlite",
+                max_request_body_size=int(settings.max_upload_mb * 1024 * 1024))
+        except BaseException:
+            if self.access_log is not None:
+                self.access_log.close()
+            raise
         self.map = getattr(self.waitress, "_map", None) or self.waitress.map
         self.state_path = settings.data_path / STATE_FILE
 
@@ -96,6 +103,8 @@ class Server:
             log.warning("stopping with requests still in flight after %.0f s", DRAIN_TIMEOUT)
         self.dispatcher.shutdown(timeout=5)
         wasyncore.close_all(self.map)
+        if self.access_log is not None:
+            self.access_log.close()
         # 3. the scheduler stops; running plugin jobs keep running and are re-attached at the next start.
         running = self._running_jobs()
         self.app.close()  # checkpoints the WAL into the main file
