@@ -76,3 +76,11 @@ def test_non_utf8_authorization_header_is_a_401(app):
     for value in ("ApiKey ionadmin:\xff\xfe", "Basic \xff", "PluginKey 1:\xff"):
         response = anonymous.get(API + "results/", headers={"Authorization": value})
         assert response.status == 401, (value, response.status, response.body[:200])
+
+
+@pytest.mark.parametrize("resource", ["availableionchefplannedexperiment", "results", "project"])
+def test_list_put_with_an_object_that_is_not_an_object_is_a_400(client, resource):
+    before = client.get(API + f"{resource}/?limit=0").json()["meta"]["total_count"]
+    response = client.put(API + f"{resource}/", json_body={"objects": [1]})
+    assert response.status == 400, response.body
+    assert client.get(API + f"{resource}/?limit=0").json()["meta"]["total_count"] == before

@@ -213,6 +213,8 @@ class WriteHandler:
         objects = body.get("objects")
         if not isinstance(objects, list):
             raise bad_request("Invalid data sent.")
+        if not all(isinstance(obj, dict) for obj in objects):
+            raise bad_request("Invalid data sent: every item of 'objects' must be a JSON object.")
         ctx = WriteContext(call.user)
         with self.transaction():
             pks, any_filter = self.filtered(resource, call)
