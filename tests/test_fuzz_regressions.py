@@ -84,3 +84,18 @@ def test_list_put_with_an_object_that_is_not_an_object_is_a_400(client, resource
     response = client.put(API + f"{resource}/", json_body={"objects": [1]})
     assert response.status == 400, response.body
     assert client.get(API + f"{resource}/?limit=0").json()["meta"]["total_count"] == before
+
+
+@pytest.mark.parametrize("name", ["X-HTTP-Method-Override", "Content-Type", "Origin", "Cookie", "Accept"])
+def test_non_utf8_bytes_in_any_header_are_no_500(client, anonymous, name):
+    for c in (client, anonymous):
+        for method in ("GET", "PATCH", "OPTIONS"):
+            response = c.request(method, API + "results/1/", data=b'{"status": "x"}' if method == "PATCH" else None,
+                                 headers={name: "\xff\xfe \xe9"})
+            assert response.status < 500, (name, method, response.status, response.body[:200])
+
+
+@pytest.mark.parametrize("params", [{"username": "ionadmin", "api_key": "\u00e9\u00ff"},
+                                    {"pluginresult": "1", "api_key": "\u00e9"}])
+def test_non_ascii_keys_in_the_query_are_refused(anonymous, params):
+    assert anonymous.get(API + "results/", params=params).status == 401

@@ -41,6 +41,8 @@ class Authenticator:
             header = headers.get("Authorization", "") or ""
         except UnicodeError:  # Bottle decodes header bytes as UTF-8; other bytes are no credentials
             header = ""
+        if not header.isascii():  # no scheme's credentials hold other characters
+            header = ""
         scheme, _, credentials = header.partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
@@ -88,7 +90,8 @@ class Authenticator:
         if not fits_int64(pr_id):
             return None
         row = self.store.db.execute_sql('SELECT apikey FROM "pluginresult" WHERE id = ?', (pr_id,)).fetchone()
-        if not row or not row[0] or not key or not hmac.compare_digest(row[0], key):
+        if not row or not row[0] or not key or not hmac.compare_digest(row[0].encode(),
+                                                                         key.encode("utf-8", "replace")):
             return None
         user = self.users.by_name(PLUGIN_USER) or self.users.by_name("ionadmin")
         if user is None:

@@ -19,6 +19,7 @@ from torrentlite.api.errors import (CANNED_MESSAGE, ApiError, bad_request, canne
 from torrentlite.api.json_text import parse_json, small_int
 from torrentlite.api.page_cache import PageCache
 from torrentlite.api.represent import API_PREFIX, MESH_PREFIX, list_uri
+from torrentlite.api.request_headers import TolerantHeaders
 from torrentlite.api.resource import ReadHandler, schema_document
 from torrentlite.store.db import Store
 from torrentlite.store.time_limit import QueryTimeout
@@ -255,10 +256,10 @@ def mount(app: bottle.Bottle, api: Api) -> None:
         request = bottle.request
         params = parse_qs(request.query_string, keep_blank_values=True)
         try:
+            headers = TolerantHeaders(request.headers, request.environ)
             body = read_body(request.environ, api.settings,
-                             lambda: api.auth.authenticate(request.headers, params, request.remote_addr,
-                                                           request.method))
-            response = api.handle(request.method, path, request.query_string, request.headers, body,
+                             lambda: api.auth.authenticate(headers, params, request.remote_addr, request.method))
+            response = api.handle(request.method, path, request.query_string, headers, body,
                                   request.remote_addr)
         except ApiError as exc:
             response = Response(exc.status, exc.body, exc.headers)

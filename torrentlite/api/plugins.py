@@ -21,6 +21,7 @@ import bottle
 from torrentlite.api.errors import ApiError, bad_request, not_found, unauthorized
 from torrentlite.api.http import Api, Call, Response, encode
 from torrentlite.api.json_text import parse_json
+from torrentlite.api.request_headers import TolerantHeaders
 from torrentlite.runner.extend import ERROR, MISSING, ExtendRunner
 from torrentlite.runner.inspect import PluginError
 from torrentlite.runner.manager import CONFIG_PAGES, PluginManager
@@ -305,10 +306,11 @@ def mount_pages(wsgi: bottle.Bottle, api: Api) -> None:
     def page(pk: int, action: str):
         request = bottle.request
         params = parse_qs(request.query_string, keep_blank_values=True)
-        user = api.auth.authenticate(request.headers, params, request.remote_addr, request.method)
+        headers = TolerantHeaders(request.headers, request.environ)
+        user = api.auth.authenticate(headers, params, request.remote_addr, request.method)
         if user is None:
             # A page another site made the browser load gets no password prompt either.
-            refused = api.auth.loopback_refusal(request.method, request.headers, request.remote_addr)
+            refused = api.auth.loopback_refusal(request.method, headers, request.remote_addr)
             return bottle.HTTPResponse(b"", 401, {} if refused else unauthorized().headers)
         if action not in CONFIG_PAGES:
             return html_response(404, "<p>Unknown plugin page %s.</p>" % html.escape(action))

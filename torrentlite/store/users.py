@@ -173,7 +173,7 @@ class Users:
     def by_api_key(self, username: str, key: str) -> User | None:
         row = self._row('SELECT u.id, a.key FROM "user" u JOIN "apikey" a ON a.user_id = u.id '
                         'WHERE u.username = ?', (username,))
-        if row and key and hmac.compare_digest(row[1], key):
+        if row and key and hmac.compare_digest(row[1].encode(), str(key).encode("utf-8", "replace")):
             user = self.load(row[0])
             return user if user.is_active else None
         return None
