@@ -131,3 +131,10 @@ def test_restore_of_something_that_is_not_a_backup_changes_nothing(data_dir, tmp
     _refused(cli("restore", tmp_path / "absent", "--data-dir", data_dir), "nothing restored")
     assert (data_dir / "torrentlite.sqlite3").read_bytes() == before
     assert not [p for p in data_dir.iterdir() if p.name.startswith("pre-restore")]
+
+
+@pytest.mark.parametrize("args", [["plugin", "run", "X", "--result", "99999999999999999999"],
+                                  ["run-pipeline", "99999999999999999999"], ["plugin", "stop", "0"],
+                                  ["plugin", "run", "X", "--result", "one"]])
+def test_row_ids_beyond_any_row_are_refused(data_dir, args):
+    _refused(cli(*args, "--data-dir", data_dir))

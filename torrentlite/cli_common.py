@@ -18,6 +18,17 @@ class CliError(Exception):
     """A user-facing failure: printed without a traceback, exit status 2."""
 
 
+def row_id(text: str) -> int:
+    """argparse type: a primary key (a positive integer SQLite can hold)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a row id (a positive integer), got {text!r}") from None
+    if not 1 <= value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"no row has the id {text}")
+    return value
+
+
 def add_setting_flags(parser: argparse.ArgumentParser, names=DATA) -> None:
     """Add a flag for each setting in `names` (the ones this command uses)."""
     group = parser.add_argument_group("settings (also from TORRENTLITE_* variables and torrentlite.ini; "

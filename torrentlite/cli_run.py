@@ -7,7 +7,7 @@ import sys
 import time
 
 
-from torrentlite.cli_common import PLUGIN_JOBS, CliError, existing_data_dir
+from torrentlite.cli_common import PLUGIN_JOBS, CliError, existing_data_dir, row_id
 
 
 def _settings(args):
@@ -196,7 +196,7 @@ def cmd_run_pipeline(args) -> int:
 
 def _plugin_run_args(p: argparse.ArgumentParser, add_setting_flags) -> None:
     p.add_argument("name", help="plugin name (or id)")
-    p.add_argument("--result", type=int, required=True, help="report (results) primary key")
+    p.add_argument("--result", type=row_id, required=True, help="report (results) primary key")
     p.add_argument("--config", help="instance configuration as a JSON object")
     p.add_argument("--user", default="ionadmin", help="owner of the plugin result")
     p.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
@@ -215,11 +215,11 @@ def add_parser(subparsers, add_setting_flags) -> None:
                 _plugin_run_args(action.add_parser("run", help="run one plugin on a report and wait for it"),
                                  add_setting_flags)
                 stop = action.add_parser("stop", help="stop a plugin result's running jobs")
-                stop.add_argument("pluginresult", type=int, help="plugin result primary key")
+                stop.add_argument("pluginresult", type=row_id, help="plugin result primary key")
                 add_setting_flags(stop)
                 stop.set_defaults(func=cmd_stop)
     p = subparsers.add_parser("run-pipeline", help="run the plan-selected plugins of a report through all levels")
-    p.add_argument("result", type=int, help="report (results) primary key")
+    p.add_argument("result", type=row_id, help="report (results) primary key")
     p.add_argument("--user", default="ionadmin", help="owner of the plugin results")
     p.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
     add_setting_flags(p, PLUGIN_JOBS)

@@ -66,7 +66,7 @@ def verify_database(path: Path) -> int:
     :raises BackupError: not a database, damaged, or from a newer torrentlite.
     """
     if not path.is_file():
-        raise BackupError(f"{path} does not exist")
+        raise BackupError(f"{path} is not a database file" if path.exists() else f"{path} does not exist")
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
