@@ -193,10 +193,16 @@ def test_service_install_prints_a_unit_for_this_data_directory(data_dir, tmp_pat
     done = cli("service", "install", "--user", "torrentlite", "--data-dir", data_dir, "--port", "8081")
     assert done.returncode == 0, done.stderr
     assert "User=torrentlite" in done.stdout and f"--data-dir {data_dir}" in done.stdout
-    assert "--port 8081" in done.stdout and "KillSignal=SIGTERM" in done.stdout
+    assert "--port 8081" in done.stdout and "KillSignal=SIGTERM" in done.stdout and "KillMode=process" in done.stdout
     out = tmp_path / "torrentlite.service"
     done = cli("service", "install", "--write", "--output", out, "--data-dir", data_dir)
     assert done.returncode == 0 and out.read_text().startswith("[Unit]")
+    import shutil
+    import subprocess
+
+    if shutil.which("systemd-analyze"):  # where systemd is at hand, it must accept the unit
+        verified = subprocess.run(["systemd-analyze", "verify", str(out)], capture_output=True, text=True)
+        assert verified.returncode == 0, verified.stderr
     done = cli("service", "install", "--write", "--output", tmp_path / "no" / "such" / "dir", "--data-dir", data_dir)
     assert done.returncode == 2 and "cannot write" in done.stderr and "Traceback" not in done.stderr
 

@@ -26,6 +26,9 @@ Group={group}
 ExecStart={shlex.join(command)}
 # SIGTERM lets the server finish its requests, leave plugin jobs to be re-attached and checkpoint the database.
 KillSignal=SIGTERM
+# Signal the server only: running plugin jobs carry on and the next start re-attaches them, as after
+# any restart of torrentlite (the default would stop every job of the service with it).
+KillMode=process
 TimeoutStopSec=60
 Restart=on-failure
 RestartSec=5
