@@ -49,7 +49,6 @@ def setup_logging(settings, console: bool = True) -> logging.Handler | None:
     if console:
         stream = logging.StreamHandler(sys.stderr)
         stream.setFormatter(formatter)
-        stream.setLevel(max(level, logging.WARNING))
         stream._torrentlite = True
         root.addHandler(stream)
     logs = settings.logs_path
