@@ -32,7 +32,8 @@ def run(capsys, *args):
 
 @pytest.mark.parametrize("args", [["user", "list"], ["user", "key", "ionadmin"], ["plugin", "list"],
                                   ["plugin", "run", "X", "--result", "1"], ["run-pipeline", "1"],
-                                  ["plugin", "stop", "1"], ["check"], ["status"], ["backup", "{tmp}/bk"]])
+                                  ["plugin", "stop", "1"], ["check"], ["status"], ["backup", "{tmp}/bk"],
+                                  ["plugin", "test", "{tmp}", "--result", "1"]])
 def test_commands_other_than_serve_and_init_refuse_a_missing_data_dir(tmp_path, capsys, args):
     missing = tmp_path / "typo"
     code, out, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in args], "--data-dir", missing)

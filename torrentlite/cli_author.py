@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from torrentlite.runner.states import RunLevel
+from torrentlite.cli_common import PLUGIN_JOBS, existing_data_dir, row_id
 from torrentlite.settings import SETTINGS, resolve
 
 LEVELS = tuple(level.value for level in RunLevel)
@@ -127,7 +128,7 @@ def cmd_test(args) -> int:
         raise UsageError("--config is not JSON: %s" % exc)
     if config is not None and not isinstance(config, dict):
         raise UsageError("--config must be a JSON object")
-    settings = _settings(args)
+    settings = existing_data_dir(args)  # only serve and init make a data directory
     app = build_app(settings)
     initialize(settings, app.store)
     stop_api = None
@@ -223,7 +224,7 @@ def add_commands(sub, add_setting_flags) -> None:
     p = sub.add_parser("test", help="run a plugin from its folder on a report, without installing it, and "
                                     "follow its log")
     p.add_argument("dir", help="the plugin folder")
-    p.add_argument("--result", type=int, required=True, help="report (results) primary key")
+    p.add_argument("--result", type=row_id, required=True, help="report (results) primary key")
     p.add_argument("--level", choices=LEVELS, help="run only at this run level")
     p.add_argument("--config", help="the run's configuration as a JSON object (as instance.html sends)")
     p.add_argument("--user", default="ionadmin", help=argparse.SUPPRESS)
@@ -231,5 +232,5 @@ def add_commands(sub, add_setting_flags) -> None:
     p.add_argument("--watch", action="store_true", help="run again whenever a file of the plugin changes")
     p.add_argument("--runs", type=int, default=0, help="with --watch: stop after this many runs (0: never)")
     p.add_argument("--interval", type=float, default=1.0, help="with --watch: seconds between looks at the folder")
-    add_setting_flags(p)
+    add_setting_flags(p, PLUGIN_JOBS)
     p.set_defaults(func=_run(cmd_test))
