@@ -1,6 +1,6 @@
 """IonPlugin, the base class every Python plugin extends, and the metaclass that normalises its attributes."""
-import functools
 import inspect
+import io
 import json
 import logging
 
@@ -31,6 +31,21 @@ class _LazyClassValue:
             self.value = self.func()
             self.computed = True
         return self.value
+
+
+class cached_property(object):
+    """A read-only instance attribute computed once (functools.cached_property is Python 3 only)."""
+
+    def __init__(self, func):
+        self.func = func
+        self.__doc__ = getattr(func, "__doc__", None)
+        self.name = func.__name__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
 
 
 def _unwrap(value):
@@ -64,20 +79,26 @@ class IonPluginMeta(type):
         for attr in LAZY_INSTANCE_ATTRS:
             value = namespace.get(attr)
             if callable(value) and not isinstance(value, type):
-                namespace[attr] = functools.cached_property(value)
-        cls = super().__new__(mcs, clsname, bases, namespace)
+                namespace[attr] = cached_property(value)
+        cls = super(IonPluginMeta, mcs).__new__(mcs, clsname, bases, namespace)
         for attr in ("version", "author"):
             if attr in namespace:
                 value = _evaluate_now(namespace[attr], cls)
                 setattr(cls, attr, value)
                 setattr(cls, "__%s__" % attr, value)
+        if clsname == "_PluginBase":
+            return cls
         registry[clsname] = cls
         if isinstance(namespace.get("name"), str):
             registry[namespace["name"]] = cls
         return cls
 
 
-class IonPlugin(metaclass=IonPluginMeta):
+# Built by calling the metaclass, the one spelling that both Python 2.7 and Python 3 accept.
+_PluginBase = IonPluginMeta("_PluginBase", (object,), {"__module__": __name__})
+
+
+class IonPlugin(_PluginBase):
     """Base class of Torrent Suite plugins: override `version` and `launch()`."""
 
     version = "(Unknown)"
@@ -107,21 +128,21 @@ class IonPlugin(metaclass=IonPluginMeta):
 
     # -- what the job sees --------------------------------------------------------------------------------
 
-    @functools.cached_property
+    @cached_property
     def startplugin(self):
         """startplugin.json from the working directory (the plugin's results folder)."""
-        with open("startplugin.json", encoding="utf-8") as handle:
+        with io.open("startplugin.json", encoding="utf-8") as handle:
             return json.load(handle)
 
-    @functools.cached_property
+    @cached_property
     def runinfo(self):
         return self.startplugin["runinfo"]
 
-    @functools.cached_property
+    @cached_property
     def plugin_parameters(self):
         return self.startplugin["runinfo"]["plugin"]
 
-    @functools.cached_property
+    @cached_property
     def configuration(self):
         return self.plugin_parameters.get("pluginconfig", {})
 
@@ -172,7 +193,7 @@ class IonPlugin(metaclass=IonPluginMeta):
         """Write output.json and results.json into the working directory when they have content."""
         for filename, content in (("output.json", self.output), ("results.json", self.results)):
             if content:
-                with open(filename, "w", encoding="utf-8") as handle:
+                with open(filename, "w") as handle:
                     json.dump(content, handle, indent=2, sort_keys=True, default=str)
 
     # -- configuration ------------------------------------------------------------------------------------

@@ -1,12 +1,23 @@
 """Minimal REST client for plugins: GET a rundb resource with the plugin's key, retrying transient failures."""
-import http.client
 import json
 import logging
 import socket
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
+
+try:  # Python 3
+    from http.client import HTTPException
+    from urllib.error import HTTPError, URLError
+    from urllib.parse import urlencode
+    from urllib.request import Request, urlopen
+except ImportError:  # Python 2.7, for legacy plugins
+    from httplib import HTTPException
+    from urllib import urlencode
+    from urllib2 import HTTPError, Request, URLError, urlopen
+
+try:
+    _TIMEOUTS = (socket.timeout, TimeoutError)
+except NameError:  # Python 2.7 has only socket.timeout
+    _TIMEOUTS = (socket.timeout,)
 
 __all__ = ["resource_url", "get_json"]
 
@@ -23,9 +34,16 @@ def resource_url(api_url, resource):
 
 
 def _is_timeout(exc):
-    if isinstance(exc, (socket.timeout, TimeoutError)):
+    if isinstance(exc, _TIMEOUTS):
         return True
-    return isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, (socket.timeout, TimeoutError))
+    return isinstance(exc, URLError) and isinstance(exc.reason, _TIMEOUTS)
+
+
+def _charset(response):
+    headers = response.headers if hasattr(response, "headers") else response.info()
+    if hasattr(headers, "get_content_charset"):
+        return headers.get_content_charset() or "utf-8"
+    return headers.getparam("charset") or "utf-8"
 
 
 def get_json(url, params=None, timeout=30, attempts=5):
@@ -34,19 +52,22 @@ def get_json(url, params=None, timeout=30, attempts=5):
     Connection errors and timeouts are retried up to `attempts` times in all; each timeout adds 5 s to the
     next attempt's timeout. The last connection error is raised when every attempt failed.
     """
-    query = urllib.parse.urlencode(params or {}, doseq=True)
+    query = urlencode(params or {}, doseq=True)
     full_url = url + ("&" if "?" in url else "?") + query if query else url
-    request = urllib.request.Request(full_url, headers={"Accept": "application/json"})
+    request = Request(full_url, headers={"Accept": "application/json"})
     attempts = max(1, int(attempts))
     for attempt in range(1, attempts + 1):
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            response = urlopen(request, timeout=timeout)
+            try:
                 body = response.read()
-                charset = response.headers.get_content_charset() or "utf-8"
-        except urllib.error.HTTPError as exc:
+                charset = _charset(response)
+            finally:
+                response.close()
+        except HTTPError as exc:
             log.error("GET %s failed: HTTP %s %s", url, exc.code, exc.reason)
             return None
-        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, TimeoutError) as exc:
+        except (URLError, HTTPException, socket.error) + _TIMEOUTS as exc:
             if attempt == attempts:
                 raise
             if _is_timeout(exc):

@@ -1,0 +1,1 @@
+"""ion.utils: the helpers from the Torrent Suite pipeline that plugins import."""
