@@ -199,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     from torrentlite import cli_ops
 
     cli_ops.add_parser(sub)
+    from torrentlite import cli_pluginenv
+
+    cli_pluginenv.add_parser(sub, add_setting_flags)
     return parser
 
 

@@ -130,6 +130,8 @@ SETTINGS = (
     Setting("plugin_memory_limit_mb", 0.0, "Address-space limit per plugin job in MiB (0: none).",
             _non_negative_float),
     Setting("plugin_nice", 10, "Scheduling niceness of plugin jobs.", int),
+    Setting("python2", "", "Python 2.7 interpreter from which `torrentlite plugin-env build` makes the "
+            "environment Python 2 plugins run in (default: python2.7 or python2 on PATH, else a pyenv 2.7)."),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -14,8 +14,6 @@ from .outcome import shell_functions
 
 STARTPLUGIN_NAME = "startplugin.json"
 ENTRIES = ("python3", "python2", "bash")
-PYTHON2_MESSAGE = ("Python 2 plugins are not supported by torrentlite: {name} needs Python 2.7 and the Torrent "
-                   "Server's Django runtime. Port the plugin to Python 3 (class {name}(IonPlugin) in {name}.py).")
 
 _NAME_OK = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLUGIN_NAME_OK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
@@ -306,12 +304,15 @@ def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Pat
                          entry: str = "python3", launch_sh_text: Optional[str] = None,
                          pluginlib_dir: Optional[Path] = None, python: str = sys.executable,
                          reference_root: Optional[Path] = None, scratch_dir: Optional[Path] = None,
-                         memory: str = "8G") -> Path:
+                         memory: str = "8G", legacy_python: Optional[Path] = None,
+                         python2_missing: Optional[str] = None) -> Path:
     """Write ``<results_dir>/ion_plugin_<Name>_launch.sh`` (mode 0775) and return its path.
 
     ``entry`` is "python3" (runs ``<python> -u <plugin_dir>/<Name>.py -vv`` with ``pluginlib_dir`` first on
-    PYTHONPATH), "bash" (``launch_sh_text`` pasted inline, as the real wrapper does) or "python2" (the job fails
-    with a clear message). The environment from ``startplugin`` is computed now and written as quoted exports;
+    PYTHONPATH), "python2" (``python -u <plugin_dir>/<Name>.py -vv`` with the legacy environment's
+    ``legacy_python`` folder first on PATH, so whatever the plugin spawns as ``python`` is 2.7 too) or "bash"
+    (``launch_sh_text`` pasted inline, as the real wrapper does; with ``legacy_python`` also first on PATH).
+    ``python2_missing``, when given, replaces the plugin's code: the job prints that one line and fails. The environment from ``startplugin`` is computed now and written as quoted exports;
     write the same dict with :func:`write_startplugin` (this function does not) and run the script with
     :func:`launch_args`. The script needs no network: it records its start and exit status in
     ``.torrentlite/`` for the executor, and leaves ``results.json`` for the scheduler to read.
@@ -325,17 +326,22 @@ def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Pat
     plugin_dir, results_dir = Path(plugin_dir).resolve(), Path(results_dir).resolve()
     q = shlex.quote
 
+    if entry == "python2" and legacy_python is None and not python2_missing:
+        raise ValueError("a python2 plugin needs legacy_python or python2_missing")
     version, sge, body = "0", [], []
+    pythonpath = q(str(Path(pluginlib_dir).resolve())) if pluginlib_dir is not None else "''"
+    setup = [f"PYTHONPATH={pythonpath}${{PYTHONPATH:+:$PYTHONPATH}}", "export PYTHONPATH"]
+    if legacy_python is not None:
+        setup += [f"PATH={q(str(Path(legacy_python).parent))}:$PATH", "export PATH"]
     if entry == "bash":
         version, sge, body = split_launch_sh(launch_sh_text or "")
-    elif entry == "python3":
-        pythonpath = q(str(Path(pluginlib_dir).resolve())) if pluginlib_dir is not None else "''"
-        body = [f"PYTHONPATH={pythonpath}${{PYTHONPATH:+:$PYTHONPATH}}",
-                "export PYTHONPATH",
-                f"{q(str(python))} -u {q(str(plugin_dir / (plugin_name + '.py')))} -vv"]
+        if legacy_python is not None:
+            body = setup + body
     else:
-        message = PYTHON2_MESSAGE.format(name=plugin_name)
-        body = [f"echo {q('ERROR: ' + message)} >&2", "exit 1"]
+        interpreter = "python" if entry == "python2" else q(str(python))
+        body = setup + [f"{interpreter} -u {q(str(plugin_dir / (plugin_name + '.py')))} -vv"]
+    if python2_missing:
+        body = [f"echo {q('ERROR: ' + python2_missing)}", "exit 1"]
 
     flat = flatten_env(startplugin)
     derived = derived_env(flat, plugin_name=plugin_name, plugin_dir=plugin_dir, results_dir=results_dir,
@@ -406,4 +412,4 @@ def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Pat
 
 
 __all__ = ["flatten_env", "derived_env", "render_launch_script", "write_startplugin", "launch_args",
-           "script_path", "split_launch_sh", "STARTPLUGIN_NAME", "PYTHON2_MESSAGE"]
+           "script_path", "split_launch_sh", "STARTPLUGIN_NAME"]

@@ -20,6 +20,7 @@ from .executor import Executor, JobSpec, Limits, UnknownJob
 from .inspect import PLUGINLIB, compare_versions
 from .language import LanguageCache
 from .launchscript import launch_args, render_launch_script, write_startplugin
+from .legacy_env import legacy_python, missing_message
 from .startplugin import (BARCODES_NAME, build_barcodes, build_startplugin, fetch, fetch_one, load_report,
                           plan_entry, plugin_config, write_json)
 from .states import ACTIVE, FAILED_VALIDATION, JobState, RunLevel
@@ -562,13 +563,20 @@ class RunLevelScheduler:
             write_json(results_dir, BARCODES_NAME, barcodes)
         name, path = entry["name"], entry["path"]
         language = self.languages.language(path, name)
+        python2_why = self.languages.python2_reason(path, name)
         launch_sh = None
         if language == "bash":
             launch_sh = Path(path, "launch.sh").read_text(encoding="utf-8", errors="replace")
+        data_path = getattr(self.settings, "data_path", None)
+        legacy = legacy_python(data_path) if python2_why and data_path is not None else None
+        if python2_why and legacy is None:
+            meta["launch_error"] = missing_message(name, python2_why)
         script = render_launch_script(plugin_name=name, plugin_dir=Path(path), results_dir=Path(results_dir),
                                       startplugin=startplugin, entry=language, launch_sh_text=launch_sh,
                                       pluginlib_dir=PLUGINLIB, scratch_dir=self.settings.plugins_path / "scratch"
-                                      if hasattr(self.settings, "plugins_path") else None)
+                                      if hasattr(self.settings, "plugins_path") else None,
+                                      reference_root=Path(data_path) / "referenceLibrary" if data_path else None,
+                                      legacy_python=legacy, python2_missing=meta.get("launch_error"))
         return JobSpec(job_id=int(job["grid_engine_jobid"]), name=name, script=script,
                        args=launch_args(Path(results_dir)), workdir=Path(results_dir), limits=self._limits())
 
@@ -604,6 +612,8 @@ class RunLevelScheduler:
                 usage=None, now: Optional[float] = None) -> bool:
         """Record a terminal state (only over an active one), usage, results.json and output size."""
         meta = job.get("executor_meta") or {}
+        if meta.get("launch_error") and JobState(state) is JobState.ERROR:
+            reason = meta["launch_error"]
         results_dir = meta.get("results_dir") or ""
         main_dir = os.path.dirname(results_dir) if meta.get("level") == RunLevel.POST.value else results_dir
         store = None
