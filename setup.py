@@ -25,10 +25,13 @@ setup(
         "python-dateutil>=2.8",
         "orjson>=3.9",
         "regex>=2023.0",
+        # Not used by the server: Torrent Suite gives every plugin these two, and plugins import them.
+        "requests>=2.31",
+        "simplejson>=3.19",
     ],
     extras_require={
         "drmaa": ["drmaa>=0.7.9"],
-        "test": ["pytest>=8", "requests>=2.31", "openapi-spec-validator>=0.7", "hypothesis>=6"],
+        "test": ["pytest>=8", "openapi-spec-validator>=0.7", "hypothesis>=6"],
     },
     entry_points={"console_scripts": ["torrentlite = torrentlite.cli:main"]},
 )

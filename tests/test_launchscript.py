@@ -294,12 +294,16 @@ def test_plugin_name_is_validated(tmp_path):
 def test_python2_plugin_fails_with_a_clear_message(tmp_path):
     plugin_dir, results, startplugin = setup_run(tmp_path, "OldOne")
     (plugin_dir / "OldOne.py").write_text("print 'hello'\n")
+    with pytest.raises(ValueError):
+        render_launch_script(plugin_name="OldOne", plugin_dir=plugin_dir, results_dir=results,
+                             startplugin=startplugin, entry="python2", pluginlib_dir=REAL_PLUGINLIB)
     script = render_launch_script(plugin_name="OldOne", plugin_dir=plugin_dir, results_dir=results,
-                                  startplugin=startplugin, entry="python2", pluginlib_dir=REAL_PLUGINLIB)
+                                  startplugin=startplugin, entry="python2", pluginlib_dir=REAL_PLUGINLIB,
+                                  python2_missing="OldOne needs Python 2.7 (see how to enable it)")
     status, log = run(script, results, "OldOne")
     assert status.state is JobState.ERROR
     assert status.exit_code not in (0, None)
-    assert "Python 2 plugins are not supported by torrentlite" in log
+    assert "ERROR: OldOne needs Python 2.7 (see how to enable it)" in log.splitlines()
 
 
 def test_debug_config_traces_the_plugin_command(tmp_path):

@@ -448,7 +448,7 @@ def _read_python(plugin_dir, name, info, timeout):
     except (SyntaxError, ValueError) as exc:
         module = _module_from_lines(source)
         info.language = "python2"
-        info.errors.append("%s is not Python 3 (line %s: %s); it cannot run on torrentlite"
+        info.errors.append("%s is not Python 3 (line %s: %s); it runs in the Python 2.7 plugin environment"
                            % (path.name, getattr(exc, "lineno", "?"), getattr(exc, "msg", exc)))
 
     model = _find_class(module, name)
