@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -116,15 +117,19 @@ def _sub(report: str, name: str, block: Optional[str]) -> str:
     return os.path.join(path, block) if block and path else path
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", text or "").strip("_")
+def site_slug(text: str) -> str:
+    """Django's slugify: ASCII letters, digits, ``_`` and ``-``, lower case, runs of spaces/hyphens as one ``-``."""
+    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
 
 
 def _output_stem(rep: Report) -> str:
+    """``[Auto_]<plan name>_<slugified site name>_<report pk>``: the plan name as is, as the real server writes it."""
     name = rep.result.get("resultsName") or ""
     prefix = "Auto_" if name.startswith("Auto_") else ""
-    plan_name = _slug(rep.plan.get("planName") or rep.experiment.get("expName") or "")[:80]
-    site = _slug(rep.globalconfig.get("site_name") or "")[:30]
+    plan_name = (rep.plan.get("planName") or rep.experiment.get("expName") or "")[:80]
+    site = site_slug(rep.globalconfig.get("site_name") or "")[:30]
     return f"{prefix}{plan_name}_{site}_{rep.pk}"
 
 
@@ -228,7 +233,7 @@ def build_startplugin(store, rep: Report, *, plugin: dict, level: str, results_d
         "api_url": net_location + "/rundb/api",
         "plugin_dir": plugin.get("path", ""), "plugin_name": plugin.get("name", ""), "plugin": plugin,
         "pk": rep.pk, "tmap_version": params.get("tmap_version") or "tmap-f3", "library": reference or "none",
-        "chipType": chip, "barcodeId": barcode_id, "platform": exp.get("platform") or "",
+        "chipType": chip, "barcodeId": barcode_id, "platform": (exp.get("platform") or "").lower(),
         "systemType": exp.get("platform") or "", "username": username,
         "chipDescription": chip_rows[0].get("description", "") if chip_rows else "",
     }
