@@ -122,8 +122,7 @@ def test_index_lists_every_resource_without_auth(anonymous):
     for name in NAMES:
         entry = index[name]
         assert set(entry) == {"list_endpoint", "schema"}
-        prefix = "/rundb/api/mesh/v1/" if name == "compositeexperiment" else "/rundb/api/v1/"
-        assert entry["list_endpoint"] == f"{prefix}{name}/"
-        assert entry["schema"] == f"{prefix}{name}/schema/"
+        assert entry["list_endpoint"] == f"/rundb/api/v1/{name}/"
+        assert entry["schema"] == f"/rundb/api/v1/{name}/schema/"
     assert list(index) == sorted(index)
     assert next(iter(index)) == "PluginResultJob"

@@ -18,7 +18,7 @@ from torrentlite.api.errors import (CANNED_MESSAGE, ApiError, bad_request, canne
                                     unauthorized)
 from torrentlite.api.json_text import parse_json, small_int
 from torrentlite.api.page_cache import PageCache
-from torrentlite.api.represent import API_PREFIX, MESH_PREFIX, list_uri
+from torrentlite.api.represent import API_PREFIX, MESH_PREFIX, list_uri, to_mesh_links
 from torrentlite.api.request_headers import TolerantHeaders
 from torrentlite.api.resource import ReadHandler, schema_document
 from torrentlite.store.db import Store
@@ -252,21 +252,23 @@ def mount(app: bottle.Bottle, api: Api) -> None:
     """Route /rundb/api/v1/... of `app` to `api`."""
     prefix = API_PREFIX.rstrip("/")
 
-    def serve(path=""):
+    def respond(path: str) -> Response:
         request = bottle.request
-        params = parse_qs(request.query_string, keep_blank_values=True)
         try:
+            params = parse_qs(request.query_string, keep_blank_values=True)
             headers = TolerantHeaders(request.headers, request.environ)
             body = read_body(request.environ, api.settings,
                              lambda: api.auth.authenticate(headers, params, request.remote_addr, request.method))
-            response = api.handle(request.method, path, request.query_string, headers, body,
-                                  request.remote_addr)
+            return api.handle(request.method, path, request.query_string, headers, body, request.remote_addr)
         except ApiError as exc:
-            response = Response(exc.status, exc.body, exc.headers)
+            return Response(exc.status, exc.body, exc.headers)
         except Exception:
             log.exception("unhandled error serving %s %s", request.method, request.fullpath)
-            response = Response(500, {"error_message": CANNED_MESSAGE})
-        return to_bottle(response, params, request.method)
+            return Response(500, {"error_message": CANNED_MESSAGE})
+
+    def serve(path=""):
+        params = parse_qs(bottle.request.query_string, keep_blank_values=True)
+        return to_bottle(respond(path), params, bottle.request.method)
 
     def serve_mesh(path=""):
         # This box is a mesh of one: the mesh list of compositeexperiment is the local one.
@@ -276,7 +278,12 @@ def mount(app: bottle.Bottle, api: Api) -> None:
             return to_bottle(Response(200, {"compositeexperiment": {
                 "list_endpoint": f"{MESH_PREFIX}compositeexperiment/",
                 "schema": f"{MESH_PREFIX}compositeexperiment/schema/"}}), {}, "GET")
-        return serve(path)
+        response = respond(path)
+        response.body = to_mesh_links(response.body)
+        if "Location" in response.headers:
+            response.headers["Location"] = to_mesh_links(response.headers["Location"])
+        params = parse_qs(bottle.request.query_string, keep_blank_values=True)
+        return to_bottle(response, params, bottle.request.method)
 
     app.route(prefix, METHODS, lambda: bottle.HTTPResponse(b"", 301, {"Location": API_PREFIX}))
     app.route(API_PREFIX, METHODS, serve)

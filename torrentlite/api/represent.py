@@ -37,7 +37,25 @@ def _pick(fn, name):
 
 
 def list_uri(name: str) -> str:
-    return (MESH_PREFIX if name == "compositeexperiment" else API_PREFIX) + f"{name}/"
+    # Under /rundb/api/v1/ every link is a v1 link, compositeexperiment's too (the real server writes mesh
+    # links there, a reverse-URL clash); http.serve_mesh rewrites them for the mesh list.
+    return f"{API_PREFIX}{name}/"
+
+
+def to_mesh_links(body):
+    """``body`` with every compositeexperiment URI moved from the v1 prefix to the mesh prefix."""
+    v1 = f"{API_PREFIX}compositeexperiment/"
+    if isinstance(body, (bytes, bytearray)):
+        # An encoded JSON (or JSONP) page: every such URI is a JSON string, so it follows a quote.
+        mesh = f"{MESH_PREFIX}compositeexperiment/"
+        return bytes(body).replace(b'"' + v1.encode(), b'"' + mesh.encode())
+    if isinstance(body, str):
+        return MESH_PREFIX + body[len(API_PREFIX):] if body.startswith(v1) else body
+    if isinstance(body, dict):
+        return {key: to_mesh_links(value) for key, value in body.items()}
+    if isinstance(body, list):
+        return [to_mesh_links(value) for value in body]
+    return body
 
 
 def detail_uri(name: str, key) -> str:

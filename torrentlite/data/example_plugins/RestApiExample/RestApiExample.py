@@ -6,8 +6,7 @@
 # plugin demonstrating a call to the REST API with the plugin's own api key
 #
 
-import json
-import urllib.request
+import requests
 from ion.plugin import *
 
 
@@ -23,10 +22,11 @@ class RestApiExample(IonPlugin):
         """This is the primary launch method for the plugin."""
         runinfo = self.startplugin['runinfo']
 
-        # The SDK's snippet used `requests`; urllib is used here because plugin hosts may not have requests.
-        api_response = urllib.request.urlopen(
-            runinfo['api_url'] + '/v1/results/%s/?format=json&api_key=%s' % (runinfo['pk'], runinfo['api_key']))
-        api_json_response = json.loads(api_response.read())
+        # A plugin's key is only valid together with its plugin result's id.
+        auth = {'format': 'json', 'pluginresult': runinfo['pluginresult'], 'api_key': runinfo['api_key']}
+        api_response = requests.get(runinfo['api_url'] + '/v1/results/%s/' % runinfo['pk'], params=auth)
+        api_response.raise_for_status()
+        api_json_response = api_response.json()
 
         # The same request through the helper every plugin inherits (adds pluginresult and api_key).
         same_result = self.get_restobj('results/%s' % runinfo['pk'])
