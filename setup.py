@@ -28,6 +28,9 @@ setup(
         # Not used by the server: Torrent Suite gives every plugin these two, and plugins import them.
         "requests>=2.31",
         "simplejson>=3.19",
+        # Fernet (AES-128-CBC + HMAC-SHA256, versioned tokens) for /security/api/v1/securestring/: the
+        # standard library has no cipher, and hand-rolled cryptography is not an option.
+        "cryptography>=41",
     ],
     extras_require={
         "drmaa": ["drmaa>=0.7.9"],

@@ -71,3 +71,50 @@ def test_rest_api_example_authenticates_with_its_plugin_key(app, served):
     name = app.store.db.execute_sql('SELECT "resultsName" FROM "results" WHERE id = 1').fetchone()[0]
     html = Path(out["results_dir"], "RestApiExample_block.html").read_text()
     assert f"Result name: {name}" in html and "Status: " in html
+
+
+SECURE = "/security/api/v1/securestring/"
+
+
+def test_securestring_stores_secrets_encrypted(app, client, anonymous):
+    assert client.post(SECURE, json_body={"name": "ftp", "unencrypted": "s3cret"}).status == 201
+    created = client.post(SECURE, json_body={"name": "ftp", "unencrypted": "n3w"})
+    assert created.status == 201 and created.headers["Location"].startswith(SECURE)
+    listing = client.get(SECURE, params={"name": "ftp"}).json()
+    assert listing["meta"]["total_count"] == 1
+    [obj] = listing["objects"]
+    assert (obj["name"], obj["decrypted"], obj["resource_uri"]) == ("ftp", "n3w", f"{SECURE}{obj['id']}/")
+    assert set(obj) == {"created", "decrypted", "id", "name", "resource_uri"}
+    raw = app.store.db.execute_sql('SELECT encrypted_string FROM "torrentlite_securestring"').fetchone()[0]
+    assert "n3w" not in raw and raw.startswith("gAAAA")            # a Fernet token, not the secret
+    assert (app.settings.data_path / "secret.key").stat().st_mode & 0o077 == 0
+    assert client.get(f"{SECURE}{obj['id']}/").json() == obj
+    assert client.get(SECURE, params={"name__icontains": "FT"}).json()["meta"]["total_count"] == 1
+    assert client.get(SECURE, params={"name": "other"}).json()["objects"] == []
+    assert anonymous.get(SECURE).status == 401
+    assert client.delete(f"{SECURE}{obj['id']}/").status == 204
+    assert client.get(f"{SECURE}{obj['id']}/").status == 404
+
+
+def test_securestring_bad_input_changes_nothing(client):
+    for body in ({"name": "x"}, {"unencrypted": "y"}, {"name": "", "unencrypted": "y"}, [1], {"name": "x" * 200,
+                                                                                           "unencrypted": "y"}):
+        response = client.post(SECURE, json_body=body)
+        assert response.status == 400 and "error" in response.json()
+    assert client.get(SECURE).json()["objects"] == []
+    assert client.get(f"{SECURE}abc/").status == 404
+
+
+def test_plugins_read_secrets_with_their_key_but_cannot_write(app, client, tmp_path):
+    from conftest import Client
+    from runplugins import make_plugin, register_plugin
+    client.post(SECURE, json_body={"name": "token", "unencrypted": "abc"})
+    plugin_id = register_plugin(app.store, make_plugin(tmp_path / "plugins", tmp_path / "events", "Reader"))
+    with app.store.write():
+        app.store.db.execute_sql(
+            'INSERT INTO "pluginresult" (size, inodes, store, validation_errors, result_id, owner_id, plugin_id, '
+            "apikey) VALUES (-1, -1, '{}', '{}', 1, 1, ?, ?)", (plugin_id, "k" * 40))
+    pr = app.store.db.execute_sql('SELECT id FROM "pluginresult" WHERE apikey = ?', ("k" * 40,)).fetchone()[0]
+    plugin = Client(app, {"Authorization": f"PluginKey {pr}:{'k' * 40}"})
+    assert [o["decrypted"] for o in plugin.get(SECURE).json()["objects"]] == ["abc"]
+    assert plugin.post(SECURE, json_body={"name": "x", "unencrypted": "y"}).status == 401

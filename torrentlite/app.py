@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import bottle
 
-from torrentlite.api import endpoints, plugin_runs, plugin_support, plugins
+from torrentlite.api import endpoints, plugin_runs, plugin_support, plugins, securestring
 from torrentlite.api.errors import CANNED_MESSAGE
 from torrentlite.api.http import Api, mount
 from torrentlite.api.write import WriteHandler
@@ -79,6 +79,7 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     wsgi.default_error_handler = _json_error
     # peewee keeps one SQLite connection per thread; waitress's threads live as long as the server.
     mount(wsgi, api)
+    securestring.mount(wsgi, api)
     wsgi.route("/", ["GET"], lambda: bottle.HTTPResponse(b"", 302, {"Location": "/rundb/api/v1/"}))
     plugins.mount_pages(wsgi, api)
     scheduler = plugin_runs.build_scheduler(store, settings)
