@@ -118,3 +118,36 @@ def test_plugins_read_secrets_with_their_key_but_cannot_write(app, client, tmp_p
     plugin = Client(app, {"Authorization": f"PluginKey {pr}:{'k' * 40}"})
     assert [o["decrypted"] for o in plugin.get(SECURE).json()["objects"]] == ["abc"]
     assert plugin.post(SECURE, json_body={"name": "x", "unencrypted": "y"}).status == 401
+
+
+def _pdf_is_well_formed(body: bytes) -> str:
+    """Check the header, xref offsets and trailer of a PDF; return its page content text."""
+    import re as _re
+    assert body.startswith(b"%PDF-1.") and body.rstrip().endswith(b"%%EOF")
+    start = int(body[body.rindex(b"startxref") + 9:].split()[0])
+    assert body[start:start + 4] == b"xref"
+    count = int(body[start:].split(b"\n")[1].split()[1])
+    entries = body[start:].split(b"\n")[3:3 + count - 1]
+    for number, entry in enumerate(entries, start=1):
+        offset = int(entry.split()[0])
+        assert body[offset:].startswith(b"%d 0 obj" % number)
+    return " ".join(m.decode("latin-1") for m in _re.findall(rb"\((.*?)\) Tj", body))
+
+
+def test_report_pdf_has_the_reports_facts_and_metrics(app, client, anonymous):
+    response = client.get(f"{API}/results/1/report/")
+    assert response.status == 200 and response.headers["Content-Type"] == "application/pdf"
+    text = _pdf_is_well_formed(response.body)
+    name, reads = app.store.db.execute_sql(
+        'SELECT r."resultsName", q.q0_reads FROM "results" r JOIN "qualitymetrics" q ON q.report_id = r.id '
+        'WHERE r.id = 1').fetchone()
+    assert f"Report: {name}" in text and "Unaligned reads" in text and f"Total reads {int(reads)}" in text
+    assert client.get(f"{API}/results/999/report/").status == 404
+    assert anonymous.get(f"{API}/results/1/report/").status == 401
+
+
+def test_report_pdf_pages_long_reports():
+    from torrentlite.api.pdf import text_pdf
+    body = text_pdf("Many (rows) \\ here", [("Section %d" % i, [("label", "välue")] * 10) for i in range(20)])
+    text = _pdf_is_well_formed(body)
+    assert body.count(b"/Type /Page ") > 3 and "Many \\(rows\\) \\\\ here" in text
