@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import bottle
 
-from torrentlite.api import endpoints, plugin_runs, plugin_support, plugins, securestring
+from torrentlite.api import endpoints, plugin_runs, plugin_support, plugins, publishing, securestring
 from torrentlite.api.errors import CANNED_MESSAGE
 from torrentlite.api.http import Api, mount
 from torrentlite.api.write import WriteHandler
@@ -73,6 +73,7 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     endpoints.register(api)
     plugins.register(api)
     plugin_support.register(api)
+    publishing.register(api)
     api.writes = WriteHandler(api)
     register_writes(api)
     wsgi = bottle.Bottle(catchall=True)

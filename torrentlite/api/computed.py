@@ -142,7 +142,8 @@ def _no_flow_order(ctx, rows):
 
 @computes("contentupload", "pub")
 def _publisher_name(ctx, rows):
-    return [Path(row.get("file_path") or "").parent.name for row in rows]
+    # Uploads live in <uploads>/<publisher>/<upload id>/<file>.
+    return [Path(row.get("file_path") or "").parent.parent.name for row in rows]
 
 
 @computes("sampleattribute", "dataType_name", "sampleCount")
