@@ -1,14 +1,24 @@
 """Publishers: uploads, their editing scripts, and content/register/{upload_id}/."""
 from __future__ import annotations
 
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import waitress
+
+from conftest import admin_headers, free_port
+
 API = "/rundb/api/v1"
 
 
 def _upload(app, publisher="BED", name="targets.bed"):
     from torrentlite.store.load import insert_row
+    pub = app.store.db.execute_sql('SELECT id FROM "publisher" WHERE name = ?', (publisher,)).fetchone()[0]
     with app.store.write():
-        pub = insert_row(app.store, "publisher", {"name": publisher, "version": "1.0", "global_meta": "{}",
-                                                   "date": "2024-01-01T00:00:00Z", "path": "/nowhere"})
         upload = insert_row(app.store, "contentupload", {"status": "Queued", "meta": "{}", "file_path": ""})
     folder = app.settings.data_path / "uploads" / publisher / str(upload)
     folder.mkdir(parents=True)
@@ -27,8 +37,7 @@ def test_register_creates_content_for_the_upload(app, client):
     assert response.status == 202, response.body
     [content] = client.get(f"{API}/content/", params={"contentupload": upload}).json()["objects"]
     assert content["file"] == str(path) and content["path"] == body["path"]
-    [publisher] = client.get(f"{API}/publisher/").json()["objects"]
-    assert publisher["name"] == "BED" and content["publisher"].rstrip("/").rsplit("/", 1)[1] in ("BED", str(pub))
+    assert content["publisher"].rstrip("/").rsplit("/", 1)[1] in ("BED", str(pub))
     assert content["contentupload"] == f"{API}/contentupload/{upload}/"
     assert content["meta"] == {"reference": "hg19", "description": "my targets", "type": "target"}
     assert client.get(f"{API}/contentupload/{upload}/").json()["pub"] == "BED"
@@ -45,3 +54,95 @@ def test_register_refuses_bad_input(app, client, anonymous, tmp_path):
     assert client.post(f"{API}/content/register/999/", json_body={"file": str(path)}).status == 404
     assert anonymous.post(f"{API}/content/register/{upload}/", json_body={"file": str(path)}).status == 401
     assert client.get(f"{API}/content/").json()["objects"] == []
+
+
+@pytest.fixture
+def served(app):
+    """The app behind a real HTTP server (publisher scripts call the API), loopback trust off."""
+    port = free_port()
+    app.settings["trust_loopback"] = False
+    app.settings["web_root"] = f"http://127.0.0.1:{port}"
+    app.api.auth.trust_loopback = False
+    server = waitress.create_server(app.wsgi, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+    thread.join(5)
+
+
+def _publish(url, app, publisher, name, data, meta):
+    response = requests.post(f"{url}/rundb/publish/api/{publisher}/", headers=admin_headers(app),
+                             files={"file": (name, data)}, data={"meta": json.dumps(meta)}, timeout=30)
+    assert response.status_code == 200, response.text
+    upload = response.json()
+    assert upload["pub"] == publisher and upload["file_path"].endswith("/" + name)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = requests.get(f"{url}{upload['resource_uri']}", headers=admin_headers(app), timeout=10).json()
+        if status["status"] == "Successfully Completed" or status["status"].startswith("Error"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"upload {upload['id']} still {status['status']}")
+
+
+def _contents(url, app, upload):
+    return requests.get(f"{url}{API}/content/", params={"contentupload": upload, "limit": 0},
+                        headers=admin_headers(app), timeout=10).json()["objects"]
+
+
+def test_the_shipped_publishers_are_installed(client):
+    names = {p["name"] for p in client.get(f"{API}/publisher/").json()["objects"]}
+    assert {"BED", "refAnnot"} <= names
+
+
+def test_bed_upload_is_validated_and_registered(app, served):
+    bed = "track name=panel type=bedDetail\nchr1\t100\t200\tAMP1\tGENE_ID=A\nchr1\t150\t260\tAMP2\tGENE_ID=B\n" \
+          "chr2\t10\t20\tAMP3\tGENE_ID=C\n"
+    status = _publish(served, app, "BED", "panel.bed", bed, {"reference": "hg19", "hotspot": False})
+    assert status["status"] == "Successfully Completed", status
+    assert status["meta"]["num_targets"] == 3 and status["meta"]["num_bases"] == 170
+    contents = _contents(served, app, status["id"])
+    assert sorted(c["path"] for c in contents) == [f"/hg19/{k}/panel.bed" for k in
+                                                   ("merged/detail", "merged/plain", "unmerged/detail",
+                                                    "unmerged/plain")]
+    merged = next(c for c in contents if c["path"] == "/hg19/merged/plain/panel.bed")
+    assert Path(merged["file"]).read_text() == "chr1\t100\t260\nchr2\t10\t20\n"
+    assert all(c["meta"]["type"] == "target" for c in contents)
+
+
+def test_bed_publisher_runs_in_the_legacy_environment_too(app, served):
+    from legacy import cached_env, link_env, python2_or_skip
+    link_env(app.settings.data_path, cached_env(python2_or_skip()))
+    status = _publish(served, app, "BED", "hot.bed", "chr3\t5\t6\tH1\n", {"reference": "hg19", "hotspot": True})
+    assert status["status"] == "Successfully Completed", status
+    assert {c["meta"]["type"] for c in _contents(served, app, status["id"])} == {"hotspot"}
+    log = next((app.settings.data_path / "uploads" / "BED").glob("*/publisher.log")).read_text()
+    assert "validated hot.bed" in log
+
+
+def test_invalid_bed_ends_in_an_error_and_registers_nothing(app, served):
+    status = _publish(served, app, "BED", "bad.bed", "chr1\t300\t200\n", {"reference": "hg19"})
+    assert status["status"] == "Error: region 1 (chr1) has an invalid start or end"
+    assert _contents(served, app, status["id"]) == []
+    status = _publish(served, app, "BED", "panel.bed", "chr1\t1\t2\n", {})
+    assert status["status"].startswith("Error: the upload's meta needs the short name of its reference")
+
+
+def test_refannot_upload_is_registered(app, served):
+    status = _publish(served, app, "refAnnot", "genes.gtf", "chr1\tsrc\tgene\t1\t10\t.\t+\t.\tgene_id \"A\";\n",
+                      {"reference": "hg19", "description": "genes"})
+    assert status["status"] == "Successfully Completed", status
+    [content] = _contents(served, app, status["id"])
+    assert content["path"] == "/hg19/genes.gtf"
+    assert content["meta"]["type"] == "Annotation" and content["meta"]["file_type"] == "GTF"
+
+
+def test_upload_refuses_bad_requests(app, served):
+    url = f"{served}/rundb/publish/api/BED/"
+    assert requests.post(url, files={"file": ("a.bed", "x")}, timeout=10).status_code == 401
+    assert requests.post(f"{served}/rundb/publish/api/Nope/", headers=admin_headers(app),
+                         files={"file": ("a.bed", "x")}, timeout=10).status_code == 404
+    for kwargs in ({"data": {"meta": "{}"}}, {"files": {"file": ("a.bed", "x")}, "data": {"meta": "[1"}}):
+        response = requests.post(url, headers=admin_headers(app), timeout=10, **kwargs)
+        assert response.status_code == 400 and "error" in response.json()

@@ -81,6 +81,7 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     # peewee keeps one SQLite connection per thread; waitress's threads live as long as the server.
     mount(wsgi, api)
     securestring.mount(wsgi, api)
+    publishing.mount(wsgi, api, lambda: settings.net_location)
     wsgi.route("/", ["GET"], lambda: bottle.HTTPResponse(b"", 302, {"Location": "/rundb/api/v1/"}))
     plugins.mount_pages(wsgi, api)
     scheduler = plugin_runs.build_scheduler(store, settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from torrentlite.runner import publishers
 from torrentlite.settings import Settings
 from torrentlite.store import demo, reference
 from torrentlite.store.db import Store, create_private
@@ -43,6 +44,7 @@ def initialize(settings: Settings, store: Store, *, demo_data: bool = False) -> 
     loaded_ref = 0
     if not _has_rows(store, "globalconfig"):
         loaded_ref = load_rows(store, reference.reference_rows(settings.results_path))
+    publishers.scan(store, settings.data_path)
     loaded_demo = 0
     if demo_data and not _has_rows(store, "results"):
         demo.write_demo_folders(settings.results_path)
