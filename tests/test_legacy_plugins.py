@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
-import waitress
 
-from conftest import free_port
 from legacy import cached_env, link_env, python2_or_skip
 from runplugins import job_rows, register_plugin, scheduler_for
+from served import served  # noqa: F401  (a fixture)
 
 RESULT = 1
 
@@ -97,18 +95,6 @@ def legacy_cache():
     return cached_env(python2_or_skip())
 
 
-@pytest.fixture
-def served(app):
-    """The app behind a real HTTP server on a free loopback port, loopback trust off."""
-    port = free_port()
-    app.settings["trust_loopback"] = False
-    app.api.auth.trust_loopback = False
-    server = waitress.create_server(app.wsgi, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
-    thread.join(5)
 
 
 def _log(out) -> str:

@@ -1,16 +1,14 @@
 """Endpoints plugins and their scripts call, answered as the real server answers them."""
 from __future__ import annotations
 
-import threading
 import uuid
 from importlib import resources
 from pathlib import Path
 
 import pytest
-import waitress
 
-from conftest import free_port
 from runplugins import job_rows, scheduler_for
+from served import served  # noqa: F401  (a fixture)
 from torrentlite.runner.manager import PluginManager
 from torrentlite.runner.startplugin import build_barcodes, load_report
 
@@ -48,17 +46,6 @@ def test_compositeexperiment_links_follow_the_prefix_asked(client):
     assert client.get(f"{API}/").json()["compositeexperiment"]["list_endpoint"] == f"{API}/compositeexperiment/"
 
 
-@pytest.fixture
-def served(app):
-    port = free_port()
-    app.settings["trust_loopback"] = False
-    app.api.auth.trust_loopback = False
-    server = waitress.create_server(app.wsgi, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
-    thread.join(5)
 
 
 def test_rest_api_example_authenticates_with_its_plugin_key(app, served):

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
-import pytest
 import requests
-import waitress
 
-from conftest import admin_headers, free_port
+from conftest import admin_headers
+from served import served  # noqa: F401  (a fixture)
 
 API = "/rundb/api/v1"
 
@@ -56,19 +54,6 @@ def test_register_refuses_bad_input(app, client, anonymous, tmp_path):
     assert client.get(f"{API}/content/").json()["objects"] == []
 
 
-@pytest.fixture
-def served(app):
-    """The app behind a real HTTP server (publisher scripts call the API), loopback trust off."""
-    port = free_port()
-    app.settings["trust_loopback"] = False
-    app.settings["web_root"] = f"http://127.0.0.1:{port}"
-    app.api.auth.trust_loopback = False
-    server = waitress.create_server(app.wsgi, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
-    thread.join(5)
 
 
 def _publish(url, app, publisher, name, data, meta):
