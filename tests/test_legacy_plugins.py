@@ -190,3 +190,21 @@ def test_python3_plugins_have_requests_and_simplejson(app, tmp_path):
     assert job_rows(app.store, out["pluginresult"])[0]["state"] == "Completed", _log(out)[-2000:]
     assert json.loads(Path(out["results_dir"], "results.json").read_text()) == \
         {"requests": "requests", "simplejson": "[1]"}
+
+
+def test_python2_custom_validation_runs_in_the_legacy_environment(app, legacy_cache, tmp_path):
+    link_env(app.settings.data_path, legacy_cache)
+    main = LEGACY_PLUGIN.replace('''    def launch(self, data=None):''', '''    def custom_validation(self, config, run_mode):
+        if "panel" not in config:
+            return [u"panel is required (checked by Python %d)" % sys.version_info[0]]
+        return []
+
+    def launch(self, data=None):''', 1)
+    register_plugin(app.store, write_legacy(tmp_path / "plugins", main=main), version="2.0.1")
+    sched = scheduler_for(app)
+    [out] = sched.launch(RESULT, ["Legacy"], pluginconfig={"other": 1})
+    assert sched.run_until_idle(60)
+    stored = app.store.db.execute_sql('SELECT validation_errors FROM "pluginresult" WHERE id = ?',
+                                      (out["pluginresult"],)).fetchone()[0]
+    assert json.loads(stored)["validation_errors"] == ["panel is required (checked by Python 2)"]
+    assert not Path(out["results_dir"], "results.json").exists()

@@ -108,7 +108,9 @@ class RunLevelScheduler:
         self._busy = False
         self._recovered = False
         self.languages = LanguageCache()
-        self.validations = ValidationQueue(self.languages)
+        data_path = getattr(settings, "data_path", None)
+        self.validations = ValidationQueue(
+            self.languages, legacy_python=lambda: legacy_python(data_path) if data_path is not None else None)
         self.validations.on_done = self._wake.set
         self._validation_done: Dict[tuple, List[str]] = {}
         self._cancelling: set = set()

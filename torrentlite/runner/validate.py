@@ -18,13 +18,19 @@ log = logging.getLogger("torrentlite.runner")
 
 # Imports the plugin module under its own name (so its `if __name__ == "__main__"` block stays
 # idle), instantiates the class named like the plugin and prints what custom_validation returns.
+# It runs on Python 3 and, for Python 2 plugins, on the legacy environment's 2.7.
 _BOOTSTRAP = r"""
-import importlib.util, json, sys
+import json, sys
 request = json.load(sys.stdin)
 sys.path.insert(0, request["dir"])
-spec = importlib.util.spec_from_file_location(request["name"], request["file"])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+try:
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(request["name"], request["file"])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+except ImportError:
+    import imp
+    module = imp.load_source(request["name"], request["file"])
 plugin = getattr(module, request["name"])()
 errors = plugin.custom_validation(request["config"], request["run_mode"]) or []
 if isinstance(errors, str):
@@ -38,7 +44,7 @@ def defines_custom_validation(source: str) -> bool:
 
 
 def custom_validation_errors(plugin_dir: str, name: str, config: dict, run_mode: str,
-                             timeout: float = 10.0) -> List[str]:
+                             timeout: float = 10.0, python: str = sys.executable) -> List[str]:
     """The messages of the plugin's custom_validation; [] when it has none or cannot be run.
 
     As on Torrent Suite, a plugin whose module cannot be imported is not refused here (its job
@@ -54,7 +60,7 @@ def custom_validation_errors(plugin_dir: str, name: str, config: dict, run_mode:
     request = json.dumps({"dir": str(plugin_dir), "name": name, "file": str(path), "config": config or {},
                           "run_mode": run_mode})
     try:
-        proc = subprocess.Popen([sys.executable, "-s", "-c", _BOOTSTRAP], cwd=str(plugin_dir), env=env,
+        proc = subprocess.Popen([str(python), "-s", "-c", _BOOTSTRAP], cwd=str(plugin_dir), env=env,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 start_new_session=True)
     except OSError as exc:
@@ -82,8 +88,11 @@ class ValidationQueue:
     """custom_validation calls run in worker threads (each a subprocess with a time limit), so neither an
     API request nor the scheduler's tick ever waits on plugin code."""
 
-    def __init__(self, languages, timeout: float = 10.0, workers: int = 2):
+    def __init__(self, languages, timeout: float = 10.0, workers: int = 2,
+                 legacy_python: Optional[Callable[[], Optional[Path]]] = None):
         self.languages = languages
+        # Python 2 plugins validate with the legacy environment's interpreter, when there is one.
+        self.legacy_python = legacy_python or (lambda: None)
         self.timeout = timeout
         self.workers = workers
         self.on_done: Optional[Callable[[], None]] = None
@@ -121,9 +130,11 @@ class ValidationQueue:
             return []
 
     def _validate(self, plugin_dir: str, name: str, config: dict, run_mode: str) -> List[str]:
-        if self.languages.language(plugin_dir, name) != "python3":
+        language = self.languages.language(plugin_dir, name)
+        python = sys.executable if language == "python3" else self.legacy_python() if language == "python2" else None
+        if python is None:
             return []
-        return custom_validation_errors(plugin_dir, name, config, run_mode, timeout=self.timeout)
+        return custom_validation_errors(plugin_dir, name, config, run_mode, timeout=self.timeout, python=python)
 
     def close(self) -> None:
         with self._lock:
