@@ -17,7 +17,14 @@ def served(app):
     app.settings["web_root"] = f"http://127.0.0.1:{port}"
     app.api.auth.trust_loopback = False
     server = waitress.create_server(app.wsgi, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def run():
+        try:
+            server.run()
+        except OSError:
+            pass  # close() below pulls the socket from under the select loop: that is how it stops
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
     server.close()

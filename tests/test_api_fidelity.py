@@ -125,18 +125,19 @@ def _name_addressed_links(app):
 
 
 def test_links_to_publishers_use_the_publisher_name(client, app):
-    publisher = {"name": "BED", "version": "1.0", "date": "2024-01-02T03:04:05Z", "path": "/tmp/BED",
+    # (BED and refAnnot are installed with every data directory; this one is new.)
+    publisher = {"name": "Targets", "version": "1.0", "date": "2024-01-02T03:04:05Z", "path": "/tmp/BED",
                  "global_meta": {}}
     r = client.post(API + "publisher/", json_body=publisher)
-    assert r.status == 201 and rel(r.headers["Location"]) == API + "publisher/BED/"
+    assert r.status == 201 and rel(r.headers["Location"]) == API + "publisher/Targets/"
     upload = client.post(API + "contentupload/", json_body={"file_path": "/tmp/BED/x.bed", "status": "Successful"})
     r = client.post(API + "content/", json_body={
-        "publisher": API + "publisher/BED/", "contentupload": rel(upload.headers["Location"]),
+        "publisher": API + "publisher/Targets/", "contentupload": rel(upload.headers["Location"]),
         "file": "/tmp/BED/x.bed", "path": "/hg19/unmerged/detail/x.bed", "meta": {}})
     assert r.status == 201, r.body
     content = client.get(rel(r.headers["Location"])).json()
-    assert content["publisher"] == API + "publisher/BED/"
-    assert client.get(content["publisher"]).json()["name"] == "BED"
+    assert content["publisher"] == API + "publisher/Targets/"
+    assert client.get(content["publisher"]).json()["name"] == "Targets"
     links = _name_addressed_links(app)
     assert ("content", "publisher") in links
     for resource, field in links:
@@ -149,7 +150,7 @@ def test_links_to_publishers_use_the_publisher_name(client, app):
     # A client may send the link back as it reads it.
     path = rel(r.headers["Location"])
     assert client.put(path, json_body={"publisher": content["publisher"]}).status == 204
-    assert client.get(path).json()["publisher"] == API + "publisher/BED/"
+    assert client.get(path).json()["publisher"] == API + "publisher/Targets/"
 
 
 # -- PluginResultJob rows written through the API ------------------------------------------------------
