@@ -18,6 +18,7 @@ from .archive import (
     remove_extracted,
 )
 from .inspect import ENUMS, PluginInfo
+from .legacy_env import LegacyEnvError, find_python2
 from .manager import upgrade_refusal
 from .problems import ERROR, WARNING, Problem, errors, line_of
 
@@ -41,20 +42,11 @@ def is_junk(name: str, is_dir: bool) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def python2_interpreter() -> Optional[str]:
-    """A working Python 2.7 interpreter on this machine (pyenv's, then PATH's), to check Python 2 plugins; or None."""
-    candidates = []
-    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    candidates += [str(c) for c in sorted(Path(root, "versions").glob("2.7*/bin/python2.7"), reverse=True)]
-    candidates += [found for found in (shutil.which("python2.7"), shutil.which("python2")) if found]
-    for candidate in candidates:
-        try:
-            proc = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2] == (2, 7))"],
-                                  capture_output=True, text=True, timeout=20)
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if proc.returncode == 0 and proc.stdout.strip() == "True":
-            return candidate
-    return None
+    """A working Python 2.7 interpreter on this machine (found as `plugin-env build` finds one), or None."""
+    try:
+        return find_python2()
+    except LegacyEnvError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------------
