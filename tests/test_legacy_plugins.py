@@ -208,3 +208,31 @@ def test_python2_custom_validation_runs_in_the_legacy_environment(app, legacy_ca
                                       (out["pluginresult"],)).fetchone()[0]
     assert json.loads(stored)["validation_errors"] == ["panel is required (checked by Python 2)"]
     assert not Path(out["results_dir"], "results.json").exists()
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+    from conftest import REPO
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(REPO), "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "torrentlite", "plugin-env", *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_plugin_env_command_reports_and_refuses_clearly(app, tmp_path):
+    data = str(app.settings.data_path)
+    status = _cli("status", "--data-dir", data)
+    assert status.returncode == 1 and "no Python 2.7 plugin environment" in status.stdout
+    assert "torrentlite plugin-env build" in status.stdout
+    bad = _cli("build", "--data-dir", data, "--python2", str(tmp_path / "nope"))
+    assert bad.returncode == 1 and "is not a working Python 2.7" in bad.stderr and "Traceback" not in bad.stderr
+    missing = _cli("status", "--data-dir", str(tmp_path / "not-a-data-dir"))
+    assert missing.returncode == 2 and "not a torrentlite data directory" in missing.stderr
+
+
+def test_plugin_env_status_describes_a_built_environment(app, legacy_cache):
+    link_env(app.settings.data_path, legacy_cache)
+    status = _cli("status", "--data-dir", str(app.settings.data_path))
+    assert status.returncode == 0, status.stderr
+    described = json.loads(status.stdout)
+    assert described["python_version"] == "2.7" and "Django==1.6.11" in described["packages"]

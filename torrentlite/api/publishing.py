@@ -9,8 +9,10 @@ from urllib.parse import parse_qs
 
 import bottle
 
+from torrentlite.api.body_limits import body_limit, too_large
 from torrentlite.api.errors import ApiError, bad_request, canned, unauthorized
 from torrentlite.api.http import Api, Call, Response, to_bottle
+from torrentlite.api.request_headers import TolerantHeaders
 from torrentlite.runner import publishers
 from torrentlite.runner.startplugin import fetch, fetch_one
 from torrentlite.store.load import insert_row
@@ -70,9 +72,13 @@ def mount(app: bottle.Bottle, api: Api, net_location) -> None:
     def upload(name: str) -> Response:
         request = bottle.request
         params = parse_qs(request.query_string, keep_blank_values=True)
-        user = api.auth.authenticate(request.headers, params, request.remote_addr)
+        headers = TolerantHeaders(request.headers, request.environ)
+        user = api.auth.authenticate(headers, params, request.remote_addr, request.method)
         if user is None:
             raise unauthorized()
+        limit = body_limit(api.settings, request.environ.get("CONTENT_TYPE", ""))
+        if (request.content_length or 0) > limit:
+            raise too_large(limit)
         if not user.can("add", "contentupload"):
             raise ApiError(401)
         found = fetch(store, "publisher", "name = ?", (name,))

@@ -9,8 +9,10 @@ from urllib.parse import parse_qs
 import bottle
 from cryptography.fernet import Fernet, InvalidToken
 
+from torrentlite.api.body_limits import read_body
 from torrentlite.api.errors import ApiError, bad_request, method_not_allowed, not_found, unauthorized
 from torrentlite.api.http import METHODS, Response, to_bottle
+from torrentlite.api.request_headers import TolerantHeaders
 from torrentlite.store.identity import secret_key
 
 PREFIX = "/security/api/v1/"
@@ -148,7 +150,7 @@ def mount(app: bottle.Bottle, api) -> SecureStrings:
     """Route ``/security/api/v1/…`` of ``app``, authenticating as the rundb API does."""
     secrets = SecureStrings(api.store, api.settings.data_path)
 
-    def handle(path: str, method: str, params: dict, raw: bytes) -> Response:
+    def handle(path: str, method: str, params: dict, headers, raw: bytes) -> Response:
         if path == "":
             return Response(200, {"securestring": {"list_endpoint": LIST, "schema": LIST + "schema/"}})
         match = re.fullmatch(r"securestring/(?:(?P<pk>\d+)/|(?P<schema>schema/))?", path)
@@ -162,7 +164,7 @@ def mount(app: bottle.Bottle, api) -> SecureStrings:
             return Response(200, text, {"Allow": text})
         if method.lower() not in allowed:
             raise method_not_allowed(allowed)
-        user = api.auth.authenticate(bottle.request.headers, params, bottle.request.remote_addr)
+        user = api.auth.authenticate(headers, params, bottle.request.remote_addr, method)
         if user is None:
             raise unauthorized()
         if match.group("schema"):
@@ -197,9 +199,11 @@ def mount(app: bottle.Bottle, api) -> SecureStrings:
     def serve(path=""):
         request = bottle.request
         params = parse_qs(request.query_string, keep_blank_values=True)
+        headers = TolerantHeaders(request.headers, request.environ)
         try:
-            raw = request.body.read() if request.content_length else b""
-            response = handle(path, request.method, params, raw)
+            raw = read_body(request.environ, api.settings,
+                            lambda: api.auth.authenticate(headers, params, request.remote_addr, request.method))
+            response = handle(path, request.method, params, headers, raw)
         except ApiError as exc:
             response = Response(exc.status, exc.body, exc.headers)
         return to_bottle(response, params, request.method)
