@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass
 
 from torrentlite.runner import publishers
+from torrentlite.datamgmt import filesets as dm_filesets
+from torrentlite.datamgmt import state as dm_state
 from torrentlite.settings import Settings
 from torrentlite.store import demo, reference
 from torrentlite.store.db import Store, create_private
@@ -45,8 +47,13 @@ def initialize(settings: Settings, store: Store, *, demo_data: bool = False) -> 
     if not _has_rows(store, "globalconfig"):
         loaded_ref = load_rows(store, reference.reference_rows(settings.results_path))
     publishers.scan(store, settings.data_path)
+    with store.write():
+        dm_filesets.ensure_filesets(store.db)
+        dm_state.ensure_filestats(store.db)
     loaded_demo = 0
     if demo_data and not _has_rows(store, "results"):
         demo.write_demo_folders(settings.results_path)
         loaded_demo = load_rows(store, demo.demo_rows(settings.results_path))
+        for result_id in dm_state.stale_reports(store.db, limit=1000):
+            dm_state.measure(store, result_id)
     return InitReport(found == 0, created_users, loaded_ref, loaded_demo)

@@ -2,25 +2,36 @@
 from __future__ import annotations
 
 from torrentlite.api.computed import _fk, _pks
+from torrentlite.datamgmt import state as dm_state
+from torrentlite.datamgmt.filesets import PREFIX, SIG, TYPES
 from torrentlite.api.represent import computes
 from torrentlite.store.models import fk_column
 
-_DM_CATEGORIES = ("sigproc", "basecall", "output", "misc")
+_DM_CATEGORIES = tuple(PREFIX[t] for t in TYPES)
 
 
 @computes("compositedatamanagement", "expDir", "expName", "in_process",
           *[f"{c}_{k}" for c in _DM_CATEGORIES for k in ("state", "keep", "diskspace")])
 def _data_management(ctx, rows):
     experiments = ctx.rows_by_pk("experiment", _fk(rows, "experiment"))
+    stats = dm_state.filestats_for(ctx.store.db, _pks(rows))
     out = []
     for row in rows:
         exp = experiments.get(row.get(fk_column("experiment"))) or {}
-        # torrentlite does no data management (archive/export/delete of run files), so every
-        # category is in the state the real server shows before its first action: Unknown.
         values = {"expDir": exp.get("expDir", ""), "expName": exp.get("expName", ""), "in_process": False}
-        for category in _DM_CATEGORIES:
-            values.update({f"{category}_state": "Unknown", f"{category}_keep": None,
-                           f"{category}_diskspace": None})
+        by_type = stats.get(row["id"], {})
+        for type_ in TYPES:
+            prefix, stat = PREFIX[type_], by_type.get(type_)
+            # A report without a row for a category shows it as the real server does: Unknown.
+            values.update({f"{prefix}_state": "Unknown", f"{prefix}_keep": None, f"{prefix}_diskspace": None})
+            if stat is None:
+                continue
+            values[f"{prefix}_state"] = stat.display
+            values[f"{prefix}_diskspace"] = stat.diskspace
+            if stat.action_state not in dm_state.DISPOSED:
+                kept = exp.get("storage_options") == "KI" if type_ == SIG else stat.preserve_data
+                values[f"{prefix}_keep"] = bool(kept)
+            values["in_process"] = values["in_process"] or stat.action_state in dm_state.IN_PROCESS
         out.append(values)
     return out
 

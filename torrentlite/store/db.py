@@ -11,11 +11,12 @@ from typing import Iterator
 import peewee
 
 from torrentlite.store import search, time_limit
+from torrentlite.store.dm_schema import DM_DDL
 from torrentlite.store.models import build_models, schema_ddl
 from torrentlite.store.registry import Registry, load_registry
 from torrentlite.store.rows import RowReader
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 try:
     import apsw
     _DB_ERRORS: tuple = (peewee.PeeweeException, sqlite3.Error, TimeoutError, apsw.Error)
@@ -98,7 +99,8 @@ def make_database(path: str, driver: str = "apsw") -> peewee.SqliteDatabase:
 
 
 # Each migration takes the schema from version n-1 to n. Version 1 is the first release's schema;
-# version 2 adds a column to user profiles, version 3 the trigram search indexes.
+# version 2 adds a column to user profiles, version 3 the trigram search indexes, version 4 the
+# data-management tables.
 def _migrate_to_1(store: "Store") -> None:
     from torrentlite.store.users import AUTH_DDL
 
@@ -121,7 +123,13 @@ def _migrate_to_3(store: "Store") -> None:
     search.create_indexes(store.db, store.registry.tables)
 
 
-MIGRATIONS = {1: _migrate_to_1, 2: _migrate_to_2, 3: _migrate_to_3}
+def _migrate_to_4(store: "Store") -> None:
+    """Data management: file sets, per-report category states, the action journal (new tables only)."""
+    for stmt in DM_DDL:
+        store.db.execute_sql(stmt)
+
+
+MIGRATIONS = {1: _migrate_to_1, 2: _migrate_to_2, 3: _migrate_to_3, 4: _migrate_to_4}
 
 
 def create_private(path: str) -> None:

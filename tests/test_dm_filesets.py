@@ -1,0 +1,103 @@
+"""Data-management categories: pattern selection, state rows per report, sizes, composite resource."""
+from __future__ import annotations
+
+import os
+
+from dm_helpers import RAW_FILES, REPORT_FILES, categories, populate
+
+from torrentlite.datamgmt import state
+from torrentlite.datamgmt.filesets import BASE, INTR, OUT, SIG, TYPES, SEEDS
+
+API = "/rundb/api/v1/"
+
+
+def _selected(app, result_id):
+    db = app.store.db
+    report = state.load_report(db, result_id)
+    stats = state.filestats(db, result_id)
+    out = {}
+    for type_, stat in stats.items():
+        sel = state.selection(stats, stat, report)
+        out[type_] = {os.path.relpath(os.path.join(start, rel), start) if start == report.report_dir
+                      else "raw:" + rel for start, rel in sel.items()}
+    return out
+
+
+def test_seeded_categories_have_the_real_defaults(app):
+    rows = app.store.db.execute_sql('SELECT "type", "auto_trigger_age", "auto_trigger_usage", "auto_action", '
+                                    '"del_empty_dir" FROM "dmfileset" WHERE "current" = 1').fetchall()
+    assert sorted(rows) == sorted([(SIG, 21, 90, "OFF", 1), (BASE, 60, 90, "OFF", 1), (OUT, 180, 90, "OFF", 1),
+                                   (INTR, 7, 20, "OFF", 1)])
+    counts = {s.type: (len(s.include), len(s.exclude)) for s in SEEDS}
+    assert counts == {SIG: (25, 3), BASE: (27, 0), OUT: (43, 4), INTR: (13, 96)}
+
+
+def test_each_file_lands_in_the_category_the_patterns_give(app):
+    populate(app, 1)
+    selected = _selected(app, 1)
+    for rel, category in REPORT_FILES.items():
+        holders = {t for t, files in selected.items() if rel in files}
+        assert holders == categories(category), rel
+    for rel, category in RAW_FILES.items():
+        holders = {t for t, files in selected.items() if "raw:" + rel in files}
+        assert holders == categories(category), rel
+
+
+def test_every_report_has_one_row_per_category_and_new_reports_get_them(app, client):
+    count = app.store.db.execute_sql('SELECT COUNT(*) FROM "dmfilestat"').fetchone()[0]
+    reports = app.store.db.execute_sql('SELECT COUNT(*) FROM "results"').fetchone()[0]
+    assert count == 4 * reports
+    body = client.get(f"{API}results/1/").json()
+    for key in ("id", "resource_uri", "pluginresults", "projects", "libmetrics", "tfmetrics", "analysismetrics",
+                "qualitymetrics", "pluginState", "pluginStore", "filesystempath", "bamLink", "planShortID"):
+        body.pop(key, None)
+    body.update(resultsName="second_analysis", runid="X1", reportLink="/output/Home/second/")
+    response = client.post(f"{API}results/", json_body=body)
+    assert response.status == 201, response.body
+    pk = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    obj = client.get(f"{API}compositedatamanagement/{pk}/").json()
+    assert [obj[f"{p}_state"] for p in ("sigproc", "basecall", "output", "misc")] == ["Local"] * 4
+
+
+def test_composite_shows_states_keep_and_sizes_measured_from_the_files(app, client):
+    populate(app, 1, size=1024 * 1024)
+    state.measure(app.store, 1)
+    obj = client.get(f"{API}compositedatamanagement/1/").json()
+    per = {t: sum(1 for c in list(REPORT_FILES.values()) + list(RAW_FILES.values()) if t in categories(c))
+           for t in TYPES}
+    # Each generated file is 1 MiB; the demo's own small files add less than one more.
+    assert int(obj["sigproc_diskspace"]) == per[SIG] and int(obj["basecall_diskspace"]) == per[BASE]
+    assert int(obj["output_diskspace"]) == per[OUT] and int(obj["misc_diskspace"]) == per[INTR]
+    assert obj["sigproc_keep"] is False and obj["in_process"] is False
+    results = client.get(f"{API}results/1/").json()
+    assert results["diskusage"] == sum(int(obj[f"{p}_diskspace"]) for p in ("basecall", "output", "misc"))
+
+
+def test_plugin_job_end_marks_sizes_stale(app, tmp_path):
+    from torrentlite.runner.manager import PluginManager
+
+    plugin = tmp_path / "Sizer"
+    plugin.mkdir()
+    (plugin / "Sizer.py").write_text("from ion.plugin import IonPlugin\nclass Sizer(IonPlugin):\n"
+                                     "    version = '1.0'\n    def launch(self):\n        return True\n")
+    PluginManager(app.store, app.settings.plugins_path).install_dir(plugin)
+    db = app.store.db
+    with app.store.write():
+        db.execute_sql('UPDATE "dmfilestat" SET "stale" = 0')
+        db.execute_sql('INSERT INTO "pluginresult" ("result_id", "owner_id", "plugin_id", "store", "apikey", "size", '
+                       '"inodes") VALUES (1, (SELECT MIN(id) FROM "user"), (SELECT MIN(id) FROM "plugin"), '
+                       '\'{}\', \'k\', 0, 0)')
+        pr = db.execute_sql("SELECT MAX(id) FROM pluginresult").fetchone()[0]
+        db.execute_sql('INSERT INTO "PluginResultJob" ("plugin_result_id", "state", "grid_engine_jobid", '
+                       '"run_level", "config") VALUES (?, \'Started\', 0, \'default\', \'{}\')', (pr,))
+        db.execute_sql('UPDATE "PluginResultJob" SET "state" = \'Completed\' WHERE "plugin_result_id" = ?', (pr,))
+    assert state.stale_reports(db) == [1]
+
+
+def test_history_lists_report_log_lines_with_report_name(app, client):
+    with app.store.write():
+        state.log_event(app.store.db, 1, "Output Files marked exempt from auto-action", "ionadmin")
+    body = client.get(f"{API}datamanagementhistory/", params={"order_by": "-id", "limit": 1}).json()
+    line = body["objects"][0]
+    assert line["text"] == "Output Files marked exempt from auto-action" and line["username"] == "ionadmin"
+    assert line["resultsName"] == client.get(f"{API}results/1/").json()["resultsName"]

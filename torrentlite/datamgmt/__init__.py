@@ -1,0 +1,1 @@
+"""Data management: file categories of each report, archive/export/delete, automatic actions, downloads."""
