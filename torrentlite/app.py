@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import bottle
 
-from torrentlite.api import endpoints, plugin_runs, plugin_support, plugins, publishing, securestring
+from torrentlite.api import datamanagement, endpoints, plugin_runs, plugin_support, plugins, publishing, securestring
 from torrentlite.api.errors import CANNED_MESSAGE
 from torrentlite.api.http import Api, mount
 from torrentlite.api.write import WriteHandler
 from torrentlite.api.write_endpoints import register as register_writes
+from torrentlite.datamgmt.worker import DmWorker
 from torrentlite.runner.ownership import SchedulerLock
 from torrentlite.settings import Settings
 from torrentlite.store.db import Store
@@ -32,12 +33,13 @@ class App:
     api: Api
     wsgi: bottle.Bottle
     scheduler: object = None
+    dm_worker: object = None
 
     def __post_init__(self):
         self.scheduler_lock = SchedulerLock(self.settings.data_path)
 
     def start(self) -> None:
-        """Take ownership of the data directory's plugin jobs and start the scheduler thread.
+        """Take ownership of the data directory's background work: plugin jobs and data management.
 
         :raises StartupError: another process (a second server) already runs them.
         """
@@ -47,8 +49,12 @@ class App:
             raise StartupError(f"another torrentlite process (pid {self.scheduler_lock.owner_pid()}) already "
                                f"serves {self.settings.data_path}; stop it or use another --data-dir")
         self.scheduler.start()
+        if self.dm_worker is not None:
+            self.dm_worker.start()
 
     def close(self) -> None:
+        if self.dm_worker is not None:
+            self.dm_worker.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         self.scheduler_lock.release()
@@ -87,4 +93,6 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     scheduler = plugin_runs.build_scheduler(store, settings)
     plugin_runs.register(api, scheduler)
     api.plugins.changed.append(scheduler.plugins_changed)
-    return App(settings, store, api, wsgi, scheduler)
+    dm_worker = DmWorker(store, settings, auto_interval=settings.dm_check_interval)
+    datamanagement.register(api, dm_worker)
+    return App(settings, store, api, wsgi, scheduler, dm_worker)

@@ -202,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     from torrentlite import cli_pluginenv
 
     cli_pluginenv.add_parser(sub, add_setting_flags)
+    from torrentlite import cli_dm
+
+    cli_dm.add_parser(sub, add_setting_flags)
     return parser
 
 

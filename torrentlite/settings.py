@@ -132,6 +132,8 @@ SETTINGS = (
     Setting("plugin_nice", 10, "Scheduling niceness of plugin jobs.", int),
     Setting("python2", "", "Python 2.7 interpreter from which `torrentlite plugin-env build` makes the "
             "environment Python 2 plugins run in (default: python2.7 or python2 on PATH, else a pyenv 2.7)."),
+    Setting("dm_check_interval", 60.0, "Seconds between checks of the automatic data-management actions "
+            "(Torrent Suite: 60).", _non_negative_float),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 

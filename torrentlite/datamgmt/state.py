@@ -120,10 +120,11 @@ def filestats_for(db, result_ids: list[int]) -> dict[int, dict[str, FileStat]]:
 def ensure_filestats(db) -> int:
     """Give every report without them its rows of the current categories (older databases, imports)."""
     cursor = db.execute_sql(
-        'INSERT OR IGNORE INTO "dmfilestat" ("result_id", "dmfileset_id") SELECT r."id", fs."id" '
+        'INSERT OR IGNORE INTO "dmfilestat" ("result_id", "dmfileset_id", "created") '
+        'SELECT r."id", fs."id", COALESCE(r."timeStamp", ?) '
         'FROM "results" r CROSS JOIN "dmfileset" fs WHERE fs."current" = 1 AND NOT EXISTS '
         '(SELECT 1 FROM "dmfilestat" s JOIN "dmfileset" f2 ON f2."id" = s."dmfileset_id" '
-        'WHERE s."result_id" = r."id" AND f2."type" = fs."type")')
+        'WHERE s."result_id" = r."id" AND f2."type" = fs."type")', (now_text(),))
     return cursor.rowcount if hasattr(cursor, "rowcount") and cursor.rowcount and cursor.rowcount > 0 else 0
 
 
@@ -151,9 +152,10 @@ def keep_patterns(stats: dict[str, FileStat], stat: FileStat) -> list[str]:
     return out
 
 
-def selection(stats: dict[str, FileStat], stat: FileStat, report: Report, *, action: str = "") -> Selection:
+def selection(stats: dict[str, FileStat], stat: FileStat, report: Report, *, action: str = "",
+              dirs: Optional[list] = None) -> Selection:
     keep = keep_patterns(stats, stat) if action in ("archive", "delete") else ()
-    return select(stat.fileset, search_dirs(stat, report), ignore_onboard=ignores_onboard(report.report_dir,
+    return select(stat.fileset, search_dirs(stat, report) if dirs is None else dirs, ignore_onboard=ignores_onboard(report.report_dir,
                                                                                              report.thumbnail),
                   for_delete=action == "delete", keep_patterns=keep)
 
@@ -185,11 +187,12 @@ def store_sizes(db, report: Report, stats: dict[str, FileStat], sizes: dict) -> 
     for type_, size in sizes.items():
         db.execute_sql('UPDATE "dmfilestat" SET "diskspace" = ?, "stale" = 0 WHERE "id" = ?',
                        (size, stats[type_].id))
+    # Disk usage counts what is still on this disk: archived and deleted categories count nothing.
+    local = {t: (0 if stats[t].action_state in DISPOSED else int(size or 0)) for t, size in sizes.items()}
     db.execute_sql('UPDATE "results" SET "diskusage" = ? WHERE "id" = ?',
-                   (sum(int(sizes.get(t) or 0) for t in (BASE, OUT, INTR)), report.id))
+                   (sum(local.get(t, 0) for t in (BASE, OUT, INTR)), report.id))
     if report.exp_id is not None and SIG in sizes:
-        db.execute_sql('UPDATE "experiment" SET "diskusage" = ? WHERE "id" = ?',
-                       (int(sizes[SIG] or 0), report.exp_id))
+        db.execute_sql('UPDATE "experiment" SET "diskusage" = ? WHERE "id" = ?', (local[SIG], report.exp_id))
 
 
 def stale_reports(db, limit: int = 50) -> list[int]:

@@ -31,11 +31,12 @@ DM_DDL = (
     '"error" TEXT NOT NULL DEFAULT \'\', '
     f'"created" TEXT NOT NULL DEFAULT {_NOW}, "updated" TEXT NOT NULL DEFAULT {_NOW})',
     'CREATE INDEX IF NOT EXISTS "ix_dmaction_phase" ON "dmaction" ("phase")',
-    # Every new report gets one state row per current category; a report of an experiment that
-    # already has one shares its signal-processing state (the raw data is the experiment's).
+    # Every new report gets one state row per current category, dated as the report (automatic
+    # actions go by its age); a report of an experiment that already has one shares its
+    # signal-processing state (the raw data is the experiment's).
     'CREATE TRIGGER IF NOT EXISTS "dm_rows_for_new_report" AFTER INSERT ON "results" BEGIN '
-    'INSERT OR IGNORE INTO "dmfilestat" ("result_id", "dmfileset_id", "action_state", "archivepath", "diskspace") '
-    'SELECT NEW."id", fs."id", '
+    'INSERT OR IGNORE INTO "dmfilestat" ("result_id", "dmfileset_id", "created", "action_state", "archivepath", '
+    f'"diskspace") SELECT NEW."id", fs."id", COALESCE(NEW."timeStamp", {_NOW}), '
     + ", ".join(
         f'COALESCE((SELECT s."{col}" FROM "dmfilestat" s JOIN "results" r ON r."id" = s."result_id" '
         f'JOIN "dmfileset" f2 ON f2."id" = s."dmfileset_id" WHERE fs."type" = \'{SIG_TYPE}\' '

@@ -1,0 +1,69 @@
+"""The server's data-management thread: runs queued actions, keeps sizes current, applies automatic rules."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from torrentlite.datamgmt import actions, state
+
+log = logging.getLogger("torrentlite.datamgmt")
+
+
+class DmWorker:
+    """One background thread per server (the process holding the data directory's lock).
+
+    Each tick: resume or run one journaled action at a time, re-measure reports whose files
+    changed, and every `auto_interval` seconds run the automatic-action check.
+    """
+
+    def __init__(self, store, settings, tick: float = 2.0, auto_interval: float = 60.0):
+        self.store = store
+        self.settings = settings
+        self.tick = tick
+        self.auto_interval = auto_interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_auto = 0.0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="torrentlite-dm", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        """Look at the queue now (a request was just queued)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except Exception:  # the thread must outlive any one failure; the cause is logged
+                log.exception("data-management step failed")
+            self._wake.wait(self.tick)
+            self._wake.clear()
+
+    def step(self) -> None:
+        action = actions.next_queued(self.store.db)
+        if action is not None:
+            actions.run(self.store, action)
+            self._wake.set()  # more may be waiting
+            return
+        for result_id in state.stale_reports(self.store.db, limit=20):
+            if self._stop.is_set():
+                return
+            state.measure(self.store, result_id)
+        if self.auto_interval and time.monotonic() - self._last_auto >= self.auto_interval:
+            self._last_auto = time.monotonic()
+            from torrentlite.datamgmt import auto
+
+            auto.apply(self.store)
