@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 import bottle
 
-from torrentlite.api import datamanagement, endpoints, plugin_runs, plugin_support, plugins, publishing, securestring
+from torrentlite.api import (datamanagement, endpoints, file_downloads, plugin_runs, plugin_support, plugins,
+                             publishing, securestring)
 from torrentlite.api.errors import CANNED_MESSAGE
 from torrentlite.api.http import Api, mount
 from torrentlite.api.write import WriteHandler
 from torrentlite.api.write_endpoints import register as register_writes
+from torrentlite.datamgmt.filemonitor import Downloads
 from torrentlite.datamgmt.worker import DmWorker
 from torrentlite.runner.ownership import SchedulerLock
 from torrentlite.settings import Settings
@@ -34,6 +36,7 @@ class App:
     wsgi: bottle.Bottle
     scheduler: object = None
     dm_worker: object = None
+    downloads: object = None
 
     def __post_init__(self):
         self.scheduler_lock = SchedulerLock(self.settings.data_path)
@@ -51,8 +54,12 @@ class App:
         self.scheduler.start()
         if self.dm_worker is not None:
             self.dm_worker.start()
+        if self.downloads is not None:
+            self.downloads.resume_unfinished()
 
     def close(self) -> None:
+        if self.downloads is not None:
+            self.downloads.stop()
         if self.dm_worker is not None:
             self.dm_worker.stop()
         if self.scheduler is not None:
@@ -95,4 +102,6 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     api.plugins.changed.append(scheduler.plugins_changed)
     dm_worker = DmWorker(store, settings, auto_interval=settings.dm_check_interval)
     datamanagement.register(api, dm_worker)
-    return App(settings, store, api, wsgi, scheduler, dm_worker)
+    downloads = Downloads(store, str(settings.data_path / "downloads"))
+    file_downloads.register(api, downloads)
+    return App(settings, store, api, wsgi, scheduler, dm_worker, downloads)
