@@ -101,3 +101,66 @@ def test_history_lists_report_log_lines_with_report_name(app, client):
     line = body["objects"][0]
     assert line["text"] == "Output Files marked exempt from auto-action" and line["username"] == "ionadmin"
     assert line["resultsName"] == client.get(f"{API}results/1/").json()["resultsName"]
+
+
+def test_state_filters_and_search_name(app, client):
+    from torrentlite.datamgmt.filesets import OUT
+
+    with app.store.write():
+        report = state.load_report(app.store.db, 2)
+        stat = state.filestats(app.store.db, 2)[OUT]
+        state.set_state(app.store.db, stat, report, "AD", archivepath="/x")
+        state.set_keep(app.store.db, state.load_report(app.store.db, 3),
+                       state.filestats(app.store.db, 3)[OUT], True, "ionadmin")
+
+    def ids(**params):
+        return sorted(o["id"] for o in client.get(f"{API}compositedatamanagement/", params=params).json()["objects"])
+
+    assert ids(output_filter="AD") == [2]
+    assert ids(output_filter="L") == [1, 3]
+    assert ids(output_filter="K") == [3] and ids(output_filter="K,AD") == []
+    assert ids(output_filter="P") == [] and ids(sigproc_filter="L") == [1, 2, 3]
+    name = client.get(f"{API}results/3/").json()["resultsName"]
+    assert ids(search_name=name.upper()[-8:]) == [3]
+
+
+def test_generated_full_chip_folder_with_onboard_results_and_a_linked_reanalysis(app, tmp_path):
+    """A Proton-style run: on-instrument sigproc output under the raw folder, blocks, and a
+    reanalysis whose sigproc_results links to its parent's."""
+    from dm_helpers import write_tree
+
+    from torrentlite.datamgmt.filesets import current_filesets
+    from torrentlite.datamgmt.selection import ignores_onboard, select
+
+    raw, report, child = tmp_path / "raw", tmp_path / "report", tmp_path / "child"
+    blocks = [f"X{x}_Y{y}" for x in range(0, 4) for y in range(0, 4)]
+    write_tree(raw, {f"{b}/acq_{i:04d}.dat": None for b in blocks for i in range(3)}, 10)
+    write_tree(raw, {f"onboard_results/sigproc_results/block_{b}/{n}": None for b in blocks
+                     for n in ("1.wells", "analysis.bfmask.bin", "sigproc.log")}, 10)
+    write_tree(report, {"basecaller_results/rawlib.basecaller.bam": None, "drmaa_stdout.txt": None,
+                        f"block_{blocks[0]}/basecaller_results/x.bam": None}, 10)
+    os.symlink(raw / "onboard_results" / "sigproc_results", report / "sigproc_results")
+    child.mkdir()
+    os.symlink(report / "sigproc_results", child / "sigproc_results")
+    sets = current_filesets(app.store.db)
+    dirs = [str(report), str(raw)]
+    assert ignores_onboard(str(report), thumbnail=False) is False
+    assert ignores_onboard(str(report), thumbnail=True) is True
+    base = select(sets[BASE], dirs, ignore_onboard=False)
+    assert len([r for r in base.dirs[str(raw)] if r.startswith("onboard_results")]) == 3 * len(blocks)
+    sig = select(sets[SIG], dirs, ignore_onboard=False)
+    assert len(sig.dirs[str(raw)]) == 3 * len(blocks)
+    assert sorted(select(sets[OUT], dirs, ignore_onboard=False).dirs[str(report)]) == [
+        "basecaller_results/rawlib.basecaller.bam", "drmaa_stdout.txt"]
+    assert select(sets[INTR], dirs, ignore_onboard=False).dirs[str(report)] == [
+        f"block_{blocks[0]}/basecaller_results/x.bam"]
+    # A link into on-board output is not followed; a PGM reanalysis's link to its parent's
+    # sigproc_results is, for sizes and archives, but never for deletes.
+    assert select(sets[BASE], [str(child)], ignore_onboard=False).dirs[str(child)] == []
+    parent, reanalysis = tmp_path / "pgm", tmp_path / "pgm_reanalysis"
+    write_tree(parent, {"sigproc_results/1.wells": None, "sigproc_results/sigproc.log": None}, 10)
+    reanalysis.mkdir()
+    os.symlink(parent / "sigproc_results", reanalysis / "sigproc_results")
+    assert sorted(select(sets[BASE], [str(reanalysis)], ignore_onboard=True).dirs[str(reanalysis)]) == [
+        "sigproc_results/1.wells", "sigproc_results/sigproc.log"]
+    assert select(sets[BASE], [str(reanalysis)], ignore_onboard=True, for_delete=True).dirs[str(reanalysis)] == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from peewee import fn
+from peewee import SQL, fn
 
 from torrentlite.api.query import regex_match, truthy
 from torrentlite.store.models import column, fk_column
@@ -59,6 +59,36 @@ def special_filters(handler, resource: Resource, params: dict) -> list:
             regex_match(column(experiments, "expName"), pattern, True, "search_name"))
         conds.append(regex_match(column(model, "resultsName"), pattern, True, "search_name")
                      | column(model, fk_column("experiment")).in_(named))
+    if resource.name == "compositedatamanagement":
+        conds += _state_filters(column(model, "id"), params)
+    return conds
+
+
+# compositedatamanagement's <category>_filter: a comma list of state codes; K means "kept" and is
+# ANDed with the codes, P stands for every state of an action in progress (as on Torrent Suite).
+_IN_PROGRESS_CODES = ("AG", "DG", "EG", "IG", "SA", "SE", "S", "N", "A")
+_FILTER_TYPES = {"sigproc": "Signal Processing Input", "basecall": "Basecalling Input", "output": "Output Files",
+                 "misc": "Intermediate Files"}
+
+
+def _state_filters(pk, params: dict) -> list:
+    conds = []
+    for prefix, type_ in _FILTER_TYPES.items():
+        raw = _value(params, f"{prefix}_filter")
+        if not raw:
+            continue
+        codes = [c.strip() for c in raw.split(",") if c.strip()]
+        states = [s for c in codes if c != "K" for s in (_IN_PROGRESS_CODES if c == "P" else (c,))]
+        where, args = ['f."type" = ?'], [type_]
+        if states:
+            where.append(f's."action_state" IN ({",".join("?" * len(states))})')
+            args += states
+        if "K" in codes:
+            where.append('e."storage_options" = \'KI\'' if prefix == "sigproc" else 's."preserve_data" = 1')
+        subquery = ('(SELECT s."result_id" FROM "dmfilestat" s JOIN "dmfileset" f ON f."id" = s."dmfileset_id" '
+                    'JOIN "results" r ON r."id" = s."result_id" LEFT JOIN "experiment" e ON e."id" = r."experiment_id" '
+                    'WHERE ' + " AND ".join(where) + ")")
+        conds.append(pk.in_(SQL(subquery, args)))
     return conds
 
 
