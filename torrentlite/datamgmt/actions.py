@@ -153,9 +153,10 @@ def copy_file(source: str, target: str) -> int:
     if not os.path.isfile(source):
         return 0
     partial = target + PART
-    with open(source, "rb") as src, open(partial, "wb") as dst:
-        shutil.copyfileobj(src, dst, 1024 * 1024)
-        dst.flush()
+    # copyfile uses the kernel's copy (sendfile) and holds no interpreter lock while it runs,
+    # so the API threads of the same process keep answering during a large archive.
+    shutil.copyfile(source, partial)
+    with open(partial, "rb") as dst:
         os.fsync(dst.fileno())
     shutil.copystat(source, partial)
     os.replace(partial, target)

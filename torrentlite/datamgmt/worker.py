@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
@@ -44,6 +45,12 @@ class DmWorker:
             self._thread = None
 
     def _loop(self) -> None:
+        try:
+            # Data management is background work: a lower CPU priority for this thread (Linux
+            # applies a thread id here) leaves the API threads ahead of it.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
         while not self._stop.is_set():
             try:
                 self.step()
