@@ -119,3 +119,24 @@ def test_live_server_worker_archives_in_the_background(live_server, tmp_path):
     # A CLI action beside the running server is queued for it and waited for.
     out = _cli(live_server.data_dir, "dm", "export", "1", "--category", "basecall", "--dest", str(tmp_path))
     assert out.returncode == 0 and "waiting for it" in out.stdout and "export finished" in out.stdout
+
+
+def test_raw_data_is_deleted_automatically_only_after_acknowledgement(app, client):
+    from torrentlite.datamgmt.filesets import SIG
+
+    populate(app, 1)
+    auto.set_enabled(app.store, True, auto_ack=False)
+    auto.configure(app.store, SIG, auto_action="DEL", age=0, usage=50)
+    assert auto.apply(app.store, usage=lambda path: 80.0) == []
+    selected = [o for o in client.get(DM, params={"sigproc_filter": "S"}).json()["objects"]]
+    assert selected and all(o["sigproc_state"] == "Selected" for o in selected)
+    pk = selected[0]["id"]
+    history = client.get("/rundb/api/v1/datamanagementhistory/", params={"object_pk": pk}).json()["objects"]
+    assert any(o["text"] == "Signal Processing Input Selected for Deletion" and o["username"] == "dm_agent"
+               for o in history)
+    assert client.post(f"{DM}{pk}/ack/", json_body={"runstate": "A"}).status == 200
+    queued = auto.apply(app.store, usage=lambda path: 80.0)
+    assert [(q.result_id, q.action) for q in queued] == [(pk, "delete")]
+    actions.run_pending(app.store)
+    assert client.get(f"{DM}{pk}/").json()["sigproc_state"] == "Deleted"
+    assert client.post(f"{DM}{pk}/ack/", json_body={"runstate": "X"}).status == 400

@@ -7,7 +7,7 @@ from torrentlite.api.errors import ApiError, bad_request
 from torrentlite.api.http import Api, Call, Response
 from torrentlite.datamgmt import actions, auto, state
 from torrentlite.datamgmt.filesets import PREFIX, SIG, current_filesets
-from torrentlite.datamgmt.validate import ACTIONS, DmRefused
+from torrentlite.datamgmt.validate import DmRefused
 
 
 def _refused(exc: DmRefused) -> ApiError:
@@ -201,4 +201,4 @@ def _flag(body: dict, key: str, current: bool) -> bool:
     raise bad_request(f"{key}: true or false")
 
 
-__all__ = ["register", "ACTIONS"]
+__all__ = ["register"]

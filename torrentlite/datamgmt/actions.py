@@ -102,9 +102,10 @@ def request(store, result_id: int, type_: str, action: str, *, user: str, commen
         st.set_state(db, stat, report, PENDING[action], user_comment={"user": user, "user_comment": comment})
         if action != "delete":
             label = "Archive Pending" if action == "archive" else "Export Pending"
-            st.log_event(db, result_id, f"{label} for {stat.type} to {backup}.<br>User Comment: {comment}", user)
+            st.log_for(db, stat, report, f"{label} for {stat.type} to {backup}.<br>User Comment: {comment}",
+                       user)
         else:
-            st.log_event(db, result_id, f"Delete Pending for {stat.type}.<br>User Comment: {comment}", user)
+            st.log_for(db, stat, report, f"Delete Pending for {stat.type}.<br>User Comment: {comment}", user)
         db.execute_sql('INSERT INTO "dmaction" ("filestat_id", "action", "destination", "username", "comment") '
                        'VALUES (?, ?, ?, ?, ?)', (stat.id, action, target, user, comment))
         pk = db.execute_sql("SELECT last_insert_rowid()").fetchone()[0]
@@ -123,7 +124,7 @@ def cancel(store, result_id: int, type_: str, user: str) -> bool:
         db.execute_sql('UPDATE "dmaction" SET "phase" = \'cancelled\', "updated" = ? WHERE "filestat_id" = ? '
                        'AND "phase" = \'queued\'', (st.now_text(), stat.id))
         st.set_state(db, stat, report, "L")
-        st.log_event(db, result_id, f"Canceled {label} for {stat.type}", user)
+        st.log_for(db, stat, report, f"Canceled {label} for {stat.type}", user)
     return True
 
 
@@ -211,7 +212,7 @@ def run(store, action: Action, progress: Optional[Progress] = None) -> Action:
     try:
         if action.phase == "queued":
             with store.write():
-                st.log_event(db, report.id, f"{VERB[action.action][0]} {stat.type} - {report.name} Using "
+                st.log_for(db, stat, report, f"{VERB[action.action][0]} {stat.type} - {report.name} Using "
                                             f"v.{VERSION}<br>User Comment: {comment}", action.username)
                 st.set_state(db, stat, report, RUNNING[action.action])
             _set_phase(store, action, "removing" if action.action == "delete" else "copying")
@@ -262,8 +263,8 @@ def run(store, action: Action, progress: Optional[Progress] = None) -> Action:
         log.warning("%s of %s on report %s failed: %s", action.action, stat.type, report.name, exc)
         with store.write():
             st.set_state(db, stat, report, "E")
-            st.log_event(db, report.id, f"Error - {exc}. Action not completed.  User intervention required.",
-                         st.DM_USER)
+            st.log_for(db, stat, report, f"Error - {exc}. Action not completed.  User intervention required.",
+                      st.DM_USER)
         _set_phase(store, action, "error", error=str(exc))
     return action
 
@@ -279,8 +280,8 @@ def _finish(store, action: Action, stat: st.FileStat, report: st.Report, total: 
         else:
             st.set_state(db, stat, report, "AD" if action.action == "archive" else "DD",
                          archivepath=action.destination if action.action == "archive" else "", diskspace=mb)
-        st.log_event(db, report.id, f"{mb:.1f} MB {stat.type} {word}{where}.<br>User Comment: {action.comment}",
-                     action.username)
+        st.log_for(db, stat, report, f"{mb:.1f} MB {stat.type} {word}{where}.<br>User Comment: {action.comment}",
+                  action.username)
         db.execute_sql('UPDATE "dmfilestat" SET "stale" = 1 WHERE "result_id" = ?', (report.id,))
     _set_phase(store, action, "done", done_bytes=total)
 

@@ -70,7 +70,8 @@ def plan(store, usage: Usage = partition_usage) -> list[Planned]:
             continue
         cutoff = stored_datetime(utcnow() - timedelta(days=fs.auto_trigger_age))
         rows = db.execute_sql(
-            'SELECT s."result_id", s."action_state" FROM "dmfilestat" s JOIN "dmfileset" f ON f."id" = s."dmfileset_id" '
+            'SELECT s."result_id", s."action_state" FROM "dmfilestat" s '
+            'JOIN "dmfileset" f ON f."id" = s."dmfileset_id" '
             'WHERE f."type" = ? AND s."action_state" IN (\'L\', \'S\', \'N\', \'A\') AND s."created" < ? '
             'ORDER BY s."created", s."id"', (type_, cutoff)).fetchall()
         if type_ == SIG and fs.auto_action == "DEL" and not auto_ack:
@@ -90,11 +91,52 @@ def plan(store, usage: Usage = partition_usage) -> list[Planned]:
     return out
 
 
+NOTIFY_QUEUE = 5  # experiments whose raw data waits for an acknowledgement at once
+
+
+def select_raw_data(store, usage: Usage = partition_usage) -> list[int]:
+    """Without auto-acknowledge, raw data due for deletion is first Selected (5 experiments at a time).
+
+    Someone then acknowledges it (`compositedatamanagement/<pk>/ack/`), and the next check deletes
+    it. Returns the reports whose raw data was selected now.
+    """
+    db = store.db
+    _enabled, auto_ack = switches(db)
+    fs = current_filesets(db).get(SIG)
+    if auto_ack or fs is None or fs.auto_action != "DEL":
+        return []
+    if max((usage(p) for p in _storage_paths(db)), default=0.0) < fs.auto_trigger_usage:
+        return []
+    cutoff = stored_datetime(utcnow() - timedelta(days=fs.auto_trigger_age))
+    waiting = db.execute_sql(
+        'SELECT COUNT(DISTINCT r."experiment_id") FROM "dmfilestat" s JOIN "dmfileset" f ON f."id" = s."dmfileset_id" '
+        'JOIN "results" r ON r."id" = s."result_id" WHERE f."type" = ? AND s."action_state" IN (\'S\', \'N\', \'A\')',
+        (SIG,)).fetchone()[0]
+    rows = db.execute_sql(
+        'SELECT s."result_id", r."experiment_id" FROM "dmfilestat" s JOIN "dmfileset" f ON f."id" = s."dmfileset_id" '
+        'JOIN "results" r ON r."id" = s."result_id" LEFT JOIN "experiment" e ON e."id" = r."experiment_id" '
+        'WHERE f."type" = ? AND s."action_state" = \'L\' AND s."created" < ? AND COALESCE(e."storage_options", \'\') '
+        '!= \'KI\' AND COALESCE(e."expDir", \'\') != \'\' ORDER BY s."created", s."id"', (SIG, cutoff)).fetchall()
+    picked, experiments = [], set()
+    with store.write():
+        for result_id, exp_id in rows:
+            if exp_id in experiments or len(experiments) >= NOTIFY_QUEUE - waiting:
+                continue
+            experiments.add(exp_id)
+            report = st.load_report(db, result_id)
+            stat = st.filestats(db, result_id)[SIG]
+            st.set_state(db, stat, report, "S")
+            st.log_for(db, stat, report, "Signal Processing Input Selected for Deletion", st.DM_USER)
+            picked.append(result_id)
+    return picked
+
+
 def apply(store, usage: Usage = partition_usage) -> list[actions.Action]:
     """Queue what `plan` picks, when automatic actions are enabled; refusals are logged, not retried now."""
     enabled, _ack = switches(store.db)
     if not enabled:
         return []
+    select_raw_data(store, usage)
     queued = []
     for item in plan(store, usage):
         try:

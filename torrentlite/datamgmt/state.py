@@ -155,8 +155,8 @@ def keep_patterns(stats: dict[str, FileStat], stat: FileStat) -> list[str]:
 def selection(stats: dict[str, FileStat], stat: FileStat, report: Report, *, action: str = "",
               dirs: Optional[list] = None) -> Selection:
     keep = keep_patterns(stats, stat) if action in ("archive", "delete") else ()
-    return select(stat.fileset, search_dirs(stat, report) if dirs is None else dirs, ignore_onboard=ignores_onboard(report.report_dir,
-                                                                                             report.thumbnail),
+    return select(stat.fileset, search_dirs(stat, report) if dirs is None else dirs,
+                  ignore_onboard=ignores_onboard(report.report_dir, report.thumbnail),
                   for_delete=action == "delete", keep_patterns=keep)
 
 
@@ -196,7 +196,9 @@ def store_sizes(db, report: Report, stats: dict[str, FileStat], sizes: dict) -> 
 
 
 def stale_reports(db, limit: int = 50) -> list[int]:
-    rows = db.execute_sql('SELECT DISTINCT "result_id" FROM "dmfilestat" WHERE "stale" = 1 ORDER BY "result_id" DESC LIMIT ?', (limit,)).fetchall()
+    """Reports whose sizes need measuring again (new, or a plugin job changed their folder), newest first."""
+    rows = db.execute_sql('SELECT DISTINCT "result_id" FROM "dmfilestat" WHERE "stale" = 1 '
+                          'ORDER BY "result_id" DESC LIMIT ?', (limit,)).fetchall()
     return [r[0] for r in rows]
 
 
@@ -212,6 +214,12 @@ def log_event(db, result_id: int, text: str, username: str) -> None:
     """A data-management history line on the report (the `datamanagementhistory/` resource)."""
     db.execute_sql('INSERT INTO "eventlog" ("content_type", "object_pk", "text", "username", "created") '
                    'VALUES (\'results\', ?, ?, ?, ?)', (result_id, text, username or "ION", now_text()))
+
+
+def log_for(db, stat: FileStat, report: Report, text: str, username: str) -> None:
+    """Log on the report; raw data's lines go to every report of the experiment, as its state does."""
+    for pk in (sibling_reports(db, report) if stat.type == SIG else [report.id]):
+        log_event(db, pk, text, username)
 
 
 def set_state(db, stat: FileStat, report: Report, state: str, *, archivepath: Optional[str] = None,
@@ -251,6 +259,5 @@ def set_keep(db, report: Report, stat: FileStat, keep: bool, username: str) -> N
     else:
         db.execute_sql('UPDATE "dmfilestat" SET "preserve_data" = ? WHERE "id" = ?', (int(keep), stat.id))
     text = f"{stat.type} marked exempt from auto-action" if keep else f"{stat.type} no longer exempt from auto-action"
-    for pk in (sibling_reports(db, report) if stat.type == SIG else [report.id]):
-        log_event(db, pk, text, username)
+    log_for(db, stat, report, text, username)
 
