@@ -157,3 +157,23 @@ def test_cli_download_shows_progress(app, http_url, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "torrentlite", "dm", "download", "nope", "--data-dir",
                           str(data_dir)], capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "Invalid URL" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_deleting_a_monitor_removes_its_download(app, client, anonymous, http_url):
+    pk = filemonitor.create(app.store, f"{http_url}/md5/file")
+    filemonitor.download(app.store, pk, str(app.settings.data_path / "downloads"))
+    local_dir = client.get(f"{API}filemonitor/{pk}/").json()["local_dir"]
+    assert os.path.isdir(local_dir)
+    assert client.patch(f"{API}filemonitor/{pk}/", json_body={"tags": "bedfile"}).status == 202
+    assert client.delete(f"{API}filemonitor/{pk}/").status == 204
+    assert not os.path.exists(local_dir) and client.get(f"{API}filemonitor/{pk}/").status == 404
+    # A monitor whose folder lies elsewhere (written by a client) keeps that folder.
+    outside = app.settings.data_path / "elsewhere"
+    outside.mkdir()
+    response = client.post(f"{API}filemonitor/", json_body={"url": "http://x/y", "local_dir": str(outside),
+                                                             "name": "y", "status": "Complete", "tags": "",
+                                                             "celery_task_id": "", "progress": "0"})
+    assert response.status == 201, response.body
+    other = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    assert anonymous.delete(f"{API}filemonitor/{other}/").status == 401
+    assert client.delete(f"{API}filemonitor/{other}/").status == 204 and outside.is_dir()

@@ -34,6 +34,20 @@ def register(api: Api, downloads: filemonitor.Downloads) -> None:
         downloads.start(pk)
         return answer(call, pk, 202)
 
+    @api.endpoint("filemonitor", r"(?P<pk>\d+)/", ("GET", "PUT", "PATCH", "DELETE"), auth=False,
+                  check_methods=False)
+    def detail(call: Call) -> Response:
+        # Deleting a monitor stops its download and removes its folder first, as on Torrent Suite
+        # (only folders below this server's downloads folder); every other method is the standard one.
+        if call.method == "DELETE":
+            api._authenticate(call)
+            if not call.user.can("delete", "filemonitor"):
+                raise ApiError(401)
+            mon = filemonitor.row(api.store, int(call.match["pk"]))
+            if mon is not None:
+                downloads.discard(mon["id"])
+        return api._standard(api.registry["filemonitor"], call, call.match["pk"])
+
     @api.endpoint("filemonitor", r"(?P<pk>\d+)/(?P<op>cancel|resume)/", ("POST",))
     def control(call: Call) -> Response:
         require(call)

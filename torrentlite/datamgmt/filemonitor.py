@@ -241,6 +241,18 @@ class Downloads:
         _fail(self.store, pk, mon["local_dir"], "Cancelled")
         return True
 
+    def discard(self, pk: int) -> None:
+        """Before a monitor row is deleted: stop its download and remove its folder."""
+        with self._lock:
+            event = self._running.get(pk)
+        if event is not None:
+            event.set()
+        mon = row(self.store, pk)
+        folder = mon["local_dir"] if mon else ""
+        base = os.path.realpath(self.base_dir)
+        if folder and os.path.realpath(folder).startswith(base + os.sep):
+            shutil.rmtree(folder, ignore_errors=True)
+
     def resume_unfinished(self) -> None:
         for (pk,) in self.store.db.execute_sql('SELECT "id" FROM "filemonitor" WHERE "status" IN '
                                                '(\'Starting\', \'Downloading\')').fetchall():
