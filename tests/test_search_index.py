@@ -180,7 +180,7 @@ def test_a_database_of_the_first_release_gets_its_indexes_filled(app):
     db = app.store.db
     for table in search.SEARCHED:
         db.execute_sql(f'DROP TABLE "{search.index_name(table)}"')
-    db.execute_sql('DELETE FROM "schema_version" WHERE version = 3')
+    db.execute_sql('DELETE FROM "schema_version" WHERE version >= 3')
     assert app.store.migrate() == 2
     _index_ok(app)
     client = Client(app, admin_headers(app))
