@@ -19,6 +19,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -117,20 +118,24 @@ def _get(conn, path, key) -> float:
     return time.perf_counter() - start
 
 
-PATHS = ("/rundb/api/v1/compositedatamanagement/?limit=20&order_by=-timeStamp", "/rundb/api/v1/results/?limit=20",
-         "/rundb/api/v1/compositedatamanagement/1/")
+def _paths(count: int) -> list[str]:
+    """Three reads a data-management page makes, each time for another page or report, so no
+    rendered page is reused and idle and busy both measure the work of answering."""
+    offset, pk = random.randrange(0, max(1, count - 20)), random.randrange(1, count + 1)
+    return [f"/rundb/api/v1/compositedatamanagement/?limit=20&order_by=-timeStamp&offset={offset}",
+            f"/rundb/api/v1/results/?limit=20&offset={offset}", f"/rundb/api/v1/compositedatamanagement/{pk}/"]
 
 
-def _sample(conn, key, seconds: float = 0, until=None) -> list[float]:
+def _sample(conn, key, count: int, seconds: float = 0, until=None) -> list[float]:
     out, end = [], time.monotonic() + seconds
     while (until is None and time.monotonic() < end) or (until is not None and not until()):
-        for path in PATHS:
+        for path in _paths(count):
             out.append(_get(conn, path, key))
         time.sleep(0.02)
     return out
 
 
-def archive_under_load(data_dir: Path, mb: int) -> dict:
+def archive_under_load(data_dir: Path, mb: int, count: int) -> dict:
     settings = resolve({"data_dir": str(data_dir)}, environ={})
     app = build_app(settings)
     report = state.load_report(app.store.db, 1)
@@ -160,7 +165,7 @@ def archive_under_load(data_dir: Path, mb: int) -> dict:
                     raise
                 time.sleep(0.2)
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        idle = _sample(conn, key, seconds=5)
+        idle = _sample(conn, key, count, seconds=5)
         body = json.dumps({"categories": ["output"], "backup_dir": str(dest)})
         start = time.perf_counter()
         conn.request("POST", "/rundb/api/v1/compositedatamanagement/1/archive/", body=body,
@@ -177,7 +182,7 @@ def archive_under_load(data_dir: Path, mb: int) -> dict:
             answer = json.loads(poll.getresponse().read())
             return answer["output_state"] in ("Archived", "Error")
 
-        busy = _sample(conn, key, until=finished)
+        busy = _sample(conn, key, count, until=finished)
         took = time.perf_counter() - start
     finally:
         proc.terminate()
@@ -205,7 +210,7 @@ def main() -> int:
         took = scan(data_dir, ids)
         print(f"disk-usage scan of {len(ids)} reports (4 categories each): {took:.2f} s, "
               f"{took / len(ids) * 1000:.2f} ms per report")
-        result = archive_under_load(data_dir, args.archive_mb)
+        result = archive_under_load(data_dir, args.archive_mb, len(ids) + 3)
         idle50, idle95 = _pct(result["idle"], 0.5), _pct(result["idle"], 0.95)
         busy50, busy95 = _pct(result["busy"], 0.5), _pct(result["busy"], 0.95)
         print(f"archive of a {result['mb']} MiB output category: {result['archive_s']:.1f} s "

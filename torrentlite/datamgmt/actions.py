@@ -154,14 +154,29 @@ def copy_file(source: str, target: str) -> int:
     if not os.path.isfile(source):
         return 0
     partial = target + PART
-    # copyfile uses the kernel's copy (sendfile) and holds no interpreter lock while it runs,
-    # so the API threads of the same process keep answering during a large archive.
-    shutil.copyfile(source, partial)
-    with open(partial, "rb") as dst:
-        os.fsync(dst.fileno())
+    _copy_flushed(source, partial)
     shutil.copystat(source, partial)
     os.replace(partial, target)
     return os.path.getsize(target)
+
+
+COPY_STEP = 32 * 1024 * 1024
+
+
+def _copy_flushed(source: str, partial: str) -> None:
+    """Copy by the kernel (sendfile: no interpreter lock held, so the API threads keep answering),
+    flushing every 32 MiB: a large archive then never piles up gigabytes of dirty pages whose
+    write-back would stall every other reader of the disk."""
+    with open(source, "rb") as src, open(partial, "wb") as dst:
+        size = os.fstat(src.fileno()).st_size
+        offset = 0
+        while offset < size:
+            sent = os.sendfile(dst.fileno(), src.fileno(), offset, min(COPY_STEP, size - offset))
+            if sent == 0:
+                break
+            offset += sent
+            os.fdatasync(dst.fileno())
+        os.fsync(dst.fileno())
 
 
 def _same_copy(source: str, target: str, merged: bool) -> bool:
