@@ -225,3 +225,21 @@ def test_raw_data_state_is_shared_by_the_experiments_reports(app, client, tmp_pa
     assert (tmp_path / raw.name / "acq_0000.dat").is_file() and not (raw / "acq_0000.dat").exists()
     for pk in state.sibling_reports(app.store.db, report):
         assert client.get(f"{DM}{pk}/").json()["sigproc_state"] == "Archived"
+
+
+def test_the_next_cli_command_finishes_an_action_a_crash_interrupted(app, client, tmp_path):
+    report_dir, _raw = populate(app, 1)
+    assert client.post(f"{DM}1/archive/", json_body={"categories": ["misc"],
+                                                      "backup_dir": str(tmp_path)}).status == 202
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", CRASHER, str(app.settings.db_path), "remove", "2"], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    app.store.close()
+    out = subprocess.run([sys.executable, "-m", "torrentlite", "dm", "export", "1", "-c", "basecall", "--dest",
+                          str(tmp_path), "--data-dir", str(app.settings.data_path)], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "finished actions a crash had interrupted" in out.stdout
+    assert client.get(f"{DM}1/").json()["misc_state"] == "Archived"
+    assert not (report_dir / "log.html").exists()

@@ -51,6 +51,8 @@ def _run_or_wait(settings, store, queued) -> int:
     failed = 0
     if lock.acquire():
         try:
+            if actions.resume_unfinished(store):
+                print("finished actions a crash had interrupted")
             for action in queued:
                 done = actions.run_pending(store, progress_bar, only=action.id)
                 sys.stderr.write("\n")

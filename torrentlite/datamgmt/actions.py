@@ -301,11 +301,23 @@ def _finish(store, action: Action, stat: st.FileStat, report: st.Report, total: 
     _set_phase(store, action, "done", done_bytes=total)
 
 
+_UNFINISHED = 'a."phase" IN (\'copying\', \'removing\', \'finishing\')'
+
+
 def next_queued(db) -> Optional[Action]:
     """The action to run next: unfinished ones first (a restart resumes them), then the oldest request."""
-    found = actions(db, 'WHERE a."phase" IN (\'copying\', \'removing\', \'finishing\') ORDER BY a."id" LIMIT 1')
+    found = actions(db, f'WHERE {_UNFINISHED} ORDER BY a."id" LIMIT 1')
     found = found or actions(db, 'WHERE a."phase" = \'queued\' ORDER BY a."id" LIMIT 1')
     return found[0] if found else None
+
+
+def resume_unfinished(store, progress: Optional[Progress] = None) -> int:
+    """Finish actions a crash interrupted (copying, removing or finishing); returns how many."""
+    count = 0
+    for action in actions(store.db, f'WHERE {_UNFINISHED} ORDER BY a."id"'):
+        run(store, action, progress)
+        count += 1
+    return count
 
 
 def run_pending(store, progress: Optional[Progress] = None, only: Optional[int] = None) -> int:

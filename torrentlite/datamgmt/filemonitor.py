@@ -227,6 +227,7 @@ class Downloads:
         finally:
             with self._lock:
                 self._running.pop(pk, None)
+            self.store.db.close()  # this thread's connection
 
     def cancel(self, pk: int) -> bool:
         """Stop a running download (its files are removed) or discard a stopped one."""

@@ -58,6 +58,7 @@ class DmWorker:
                 log.exception("data-management step failed")
             self._wake.wait(self.tick)
             self._wake.clear()
+        self.store.db.close()  # this thread's connection
 
     def step(self) -> None:
         action = actions.next_queued(self.store.db)
