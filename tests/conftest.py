@@ -110,6 +110,9 @@ def _copy_data_dir(template: Path, target: Path) -> Path:
     app = build_app(settings)
     app.store.db.execute_sql('UPDATE "reportstorage" SET "dirPath" = replace("dirPath", ?, ?)',
                              (str(template), str(target)))
+    # So are the raw-data folders: a test that changes them (data management) must change its copy.
+    app.store.db.execute_sql('UPDATE "experiment" SET "expDir" = replace("expDir", ?, ?)',
+                             (str(template), str(target)))
     app.close()
     return target
 

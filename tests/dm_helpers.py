@@ -50,6 +50,9 @@ def populate(app, result_id: int, size: int = 1000) -> tuple[Path, Path]:
     from torrentlite.datamgmt.state import load_report
 
     report = load_report(app.store.db, result_id)
+    for folder in (report.report_dir, report.exp_dir):
+        # Never the session's template data directory: the test changes these folders.
+        assert Path(folder).is_relative_to(app.settings.data_path), folder
     write_tree(Path(report.report_dir), REPORT_FILES, size)
     write_tree(Path(report.exp_dir), RAW_FILES, size)
     return Path(report.report_dir), Path(report.exp_dir)
