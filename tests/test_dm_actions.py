@@ -243,3 +243,17 @@ def test_the_next_cli_command_finishes_an_action_a_crash_interrupted(app, client
     assert "finished actions a crash had interrupted" in out.stdout
     assert client.get(f"{DM}1/").json()["misc_state"] == "Archived"
     assert not (report_dir / "log.html").exists()
+
+
+def test_a_pending_action_waits_while_a_plugin_works_on_the_report(app, client, tmp_path):
+    populate(app, 1)
+    assert client.post(f"{DM}1/archive/", json_body={"categories": ["output"],
+                                                      "backup_dir": str(tmp_path)}).status == 202
+    _start_plugin_job(app, tmp_path)
+    app.dm_worker.step()
+    assert actions.actions(app.store.db)[0].phase == "queued"
+    assert client.get(f"{DM}1/").json()["output_state"] == "Archive Pending"
+    with app.store.write():
+        app.store.db.execute_sql('UPDATE "PluginResultJob" SET "state" = \'Completed\'')
+    app.dm_worker.step()
+    assert client.get(f"{DM}1/").json()["output_state"] == "Archived"

@@ -305,10 +305,17 @@ _UNFINISHED = 'a."phase" IN (\'copying\', \'removing\', \'finishing\')'
 
 
 def next_queued(db) -> Optional[Action]:
-    """The action to run next: unfinished ones first (a restart resumes them), then the oldest request."""
+    """The action to run next: unfinished ones first (a restart resumes them), then the oldest request
+    whose report no plugin is working on."""
     found = actions(db, f'WHERE {_UNFINISHED} ORDER BY a."id" LIMIT 1')
-    found = found or actions(db, 'WHERE a."phase" = \'queued\' ORDER BY a."id" LIMIT 1')
-    return found[0] if found else None
+    if found:
+        return found[0]
+    # A pending action waits while a plugin works on its report, as Torrent Suite's pending jobs do.
+    for action in actions(db, 'WHERE a."phase" = \'queued\' ORDER BY a."id"'):
+        report = st.load_report(db, action.result_id)
+        if report is None or not st.files_in_use(db, report):
+            return action
+    return None
 
 
 def resume_unfinished(store, progress: Optional[Progress] = None) -> int:
