@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 
-from torrentlite.settings import SETTINGS, resolve
+from torrentlite.cli_common import CliError, existing_data_dir
 
 ACTIONS = ("archive", "export", "delete")
 
@@ -17,7 +17,7 @@ def _open(args):
     from torrentlite.setup_data import initialize
     from torrentlite.store.db import Store
 
-    settings = resolve({s.name: getattr(args, s.name, None) for s in SETTINGS})
+    settings = existing_data_dir(args)
     store = Store(settings.db_path, settings.db_driver)
     initialize(settings, store)
     return settings, store
@@ -224,8 +224,6 @@ def add_parser(sub, add_setting_flags) -> None:
 
 
 def _main(args) -> int:
-    from torrentlite.cli import CliError
-
     try:
         return _run(args)
     except (DmCliError, ValueError) as exc:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from torrentlite.runner import publishers
 from torrentlite.datamgmt import filesets as dm_filesets
 from torrentlite.datamgmt import state as dm_state
+from torrentlite.runner import publishers
 from torrentlite.settings import Settings
 from torrentlite.store import demo, reference
 from torrentlite.store.db import Store, create_private
