@@ -257,3 +257,13 @@ def test_a_pending_action_waits_while_a_plugin_works_on_the_report(app, client, 
         app.store.db.execute_sql('UPDATE "PluginResultJob" SET "state" = \'Completed\'')
     app.dm_worker.step()
     assert client.get(f"{DM}1/").json()["output_state"] == "Archived"
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1]", b'{"categories": {"a": 1}}', b'{"categories": [null]}',
+                                  b'{"categories": ["output"], "backup_dir": ["x"]}',
+                                  b'{"categories": ["output"], "backup_dir": "/tmp", "comment": {"x": 1}}'])
+def test_malformed_action_requests_get_400_and_change_nothing(app, client, body):
+    response = client.post(f"{DM}1/archive/", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400 and "error" in response.json()
+    assert actions.actions(app.store.db) == [] and client.get(f"{DM}1/").json()["output_state"] == "Local"
+    assert client.post(f"{DM}configuration/", json_body={"filesets": []}).status == 400

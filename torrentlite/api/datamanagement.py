@@ -65,10 +65,11 @@ def register(api: Api, worker) -> None:
         body = _body(call)
         types = _categories(body)
         pk, action = int(call.match["pk"]), call.match["action"]
-        backup = body.get("backup_dir") or ""
-        if backup == "default" or not isinstance(backup, str):
+        backup, comment = body.get("backup_dir") or "", body.get("comment") or ""
+        if not isinstance(backup, str) or not isinstance(comment, str):
+            raise bad_request("backup_dir and comment must be text")
+        if backup == "default":
             backup = ""
-        comment = str(body.get("comment") or "")
         confirmed = body.get("confirmed") in (True, "true", "True", 1)
         kwargs = dict(user=call.user.username, comment=comment, destination=backup, confirmed=confirmed)
         try:
@@ -143,7 +144,7 @@ def register(api: Api, worker) -> None:
         if call.method == "POST":
             require(call, superuser=True)
             body = _body(call)
-            filesets = body.get("filesets") or {}
+            filesets = body.get("filesets", {})
             if not isinstance(filesets, dict):
                 raise bad_request("filesets: an object keyed by category")
             try:
