@@ -1,0 +1,118 @@
+"""Starting a queued job: its startplugin.json, barcodes.json and launch script, then the executor."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Optional
+
+from .executor import JobSpec, Limits
+from .inspect import PLUGINLIB
+from .jobend import ACTIVE_SQL, now_text
+from .launchscript import launch_args, render_launch_script, write_startplugin
+from .legacy_env import legacy_python, missing_message
+from .startplugin import BARCODES_NAME, build_barcodes, build_startplugin, fetch_one, load_report, write_json
+from .states import JobState, RunLevel
+
+log = logging.getLogger("torrentlite.scheduler")
+
+
+class Starting:
+    """The scheduler's start side: files for one run level, submission, and the Started row."""
+
+    def _limits(self) -> Limits:
+        wall = float(self.settings.get("plugin_wall_limit", 0) or 0)
+        memory = float(self.settings.get("plugin_memory_limit_mb", 0) or 0)
+        return Limits(wall_seconds=wall or None, memory_bytes=int(memory * 1024 * 1024) or None,
+                      nice=int(self.settings.get("plugin_nice", 10)))
+
+
+    def _start_one(self, job: dict, now: Optional[float]) -> bool:
+        jobid = job["grid_engine_jobid"]
+        meta = dict(job.get("executor_meta") or {})
+        try:
+            spec = self._prepare_files(job, meta)
+        except Exception as exc:
+            log.exception("(%s) could not prepare the job", jobid)
+            self._finish(job, JobState.ERROR, reason=f"launch failed: {exc}", now=now)
+            job["state"] = "done"
+            return False
+        stamp = now_text(self.clock, now)
+        with self.store.write():
+            self.db.execute_sql('UPDATE "PluginResultJob" SET submitted = ? WHERE id = ?', (stamp, job["id"]))
+        try:
+            external = self.executor.submit(spec)
+            described = self.executor.describe(external)
+        except Exception as exc:
+            log.exception("(%s) submission failed", jobid)
+            self._finish(job, JobState.ERROR, reason=f"submission failed: {exc}", now=now)
+            job["state"] = "done"
+            return False
+        meta["executor"] = described
+        with self.store.write():
+            self.db.execute_sql(
+                f'UPDATE "PluginResultJob" SET state = ?, starttime = ?, external_id = ?, executor = ?, '
+                f'executor_meta = ? WHERE id = ? AND state IN {ACTIVE_SQL}',
+                (JobState.STARTED.value, stamp, external, self.executor.name, json.dumps(meta), job["id"]))
+        job.update(state=JobState.STARTED.value, external_id=external, executor_meta=meta)
+        log.info("(%s) started %s level %s in %s", jobid, meta.get("plugin", {}).get("name"), meta.get("level"),
+                 meta.get("results_dir"))
+        return True
+
+    def _prepare_files(self, job: dict, meta: dict) -> JobSpec:
+        """Write startplugin.json, barcodes.json and the launch script for this level; return the job spec."""
+        # Jobs starting in one tick are often several plugins of one report: read it once per tick.
+        if meta["result"] not in self._reports:
+            self._reports[meta["result"]] = load_report(self.store, meta["result"])
+        rep = self._reports[meta["result"]]
+        if rep is None:
+            raise RuntimeError("the result no longer exists")
+        entry = dict(meta["plugin"])
+        pr = fetch_one(self.store, "pluginresult", job["plugin_result_id"]) or {}
+        results_dir = meta["results_dir"]
+        os.makedirs(results_dir, exist_ok=True)
+        startplugin = build_startplugin(
+            self.store, rep, plugin=entry, level=meta["level"], results_dir=results_dir, run_mode=meta["run_mode"],
+            pluginconfig=job.get("config") or {}, net_location=self._net_location(rep), username=meta["user"],
+            pluginresult=job["plugin_result_id"], api_key=pr.get("apikey") or "", block_id=meta.get("block"),
+            depends=meta.get("depends"))
+        write_startplugin(results_dir, startplugin)
+        barcodes = None
+        if meta["level"] != RunLevel.PRE.value:
+            try:
+                if ("barcodes", meta["result"]) not in self._reports:
+                    self._reports[("barcodes", meta["result"])] = build_barcodes(self.store, rep)
+                barcodes = self._reports[("barcodes", meta["result"])]
+            except Exception:
+                log.exception("(%s) barcodes.json could not be built", job["grid_engine_jobid"])
+        if barcodes is not None:
+            write_json(results_dir, BARCODES_NAME, barcodes)
+        name, path = entry["name"], entry["path"]
+        language = self.languages.language(path, name)
+        python2_why = self.languages.python2_reason(path, name)
+        launch_sh = None
+        if language == "bash":
+            launch_sh = Path(path, "launch.sh").read_text(encoding="utf-8", errors="replace")
+        data_path = getattr(self.settings, "data_path", None)
+        legacy = legacy_python(data_path) if python2_why and data_path is not None else None
+        if python2_why and legacy is None:
+            meta["launch_error"] = missing_message(name, python2_why)
+        script = render_launch_script(plugin_name=name, plugin_dir=Path(path), results_dir=Path(results_dir),
+                                      startplugin=startplugin, entry=language, launch_sh_text=launch_sh,
+                                      pluginlib_dir=PLUGINLIB, scratch_dir=self.settings.plugins_path / "scratch"
+                                      if hasattr(self.settings, "plugins_path") else None,
+                                      reference_root=Path(data_path) / "referenceLibrary" if data_path else None,
+                                      legacy_python=legacy, python2_missing=meta.get("launch_error"))
+        return JobSpec(job_id=int(job["grid_engine_jobid"]), name=name, script=script,
+                       args=launch_args(Path(results_dir)), workdir=Path(results_dir), limits=self._limits())
+
+    def _net_location(self, rep) -> str:
+        web_root = (rep.globalconfig.get("web_root") or "").rstrip("/")
+        if web_root:
+            return web_root
+        try:
+            return self.settings.net_location
+        except (AttributeError, KeyError):
+            return "http://127.0.0.1"
+
