@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import psutil
 
@@ -20,6 +20,67 @@ from .states import JobState
 # psutil derives create_time from the boot time, which moves when the clock is stepped: compare the kernel's
 # start time in clock ticks when we have it, else create_time with this slack.
 _CREATE_TIME_SLACK = 1.0
+
+
+def _read_int(path: str, field: int = 0, prefix: bytes = b"") -> Optional[int]:
+    """One whitespace-separated number of a /proc file (of the line starting with ``prefix``), or None."""
+    try:
+        with open(path, "rb") as fh:
+            for line in fh:
+                if line.startswith(prefix):
+                    return int(line[len(prefix):].replace(b"/", b" ").split()[field])
+    except (OSError, IndexError, ValueError):
+        pass
+    return None
+
+
+def _forks() -> Optional[int]:
+    """Processes and threads created since boot (the kernel's fork counter)."""
+    return _read_int("/proc/stat", prefix=b"processes ")
+
+
+def _pid_window(first: int, forks_before: Optional[int]) -> Optional[Callable[[int], bool]]:
+    """Pids the kernel handed out since pid ``first``, as offsets after it; None when that cannot be bounded.
+
+    The kernel hands out pids in increasing order and wraps at pid_max. As long as fewer pids were
+    handed out and skipped (live ones) since than half of pid_max, every process created after ``first``
+    has a pid between ``first`` and the last pid handed out, counting around the wrap.
+    """
+    pid_max, last, now = _read_int("/proc/sys/kernel/pid_max"), _read_int("/proc/sys/kernel/ns_last_pid"), _forks()
+    tasks = _read_int("/proc/loadavg", 4)       # "running/total" scheduling entities: the total
+    if None in (pid_max, last, now, tasks, forks_before) or now - forks_before + tasks >= pid_max // 2:
+        return None
+    span = (last - first) % pid_max
+    return lambda pid: pid == first or 0 < (pid - first) % pid_max <= span
+
+
+_CHILD_LISTS = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+
+
+def _descendants(pid: int) -> Optional[List[int]]:
+    """Pids below ``pid`` from the kernel's per-thread child lists; None where the kernel has none.
+
+    Much cheaper than deriving the tree from every process's parent (psutil reads all of /proc for
+    that); a child missed while it is being created is found at the next poll or by the end's search.
+    """
+    if not _CHILD_LISTS:
+        return None
+    out, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children", "rb") as fh:
+                    found = [int(x) for x in fh.read().split()]
+            except (OSError, ValueError):
+                continue
+            out.extend(found)
+            todo.extend(found)
+    return out
 
 
 def _start_ticks(pid: int) -> Optional[int]:
@@ -40,6 +101,7 @@ class _Run:
     started_at: float
     token: str
     tmpdir: Optional[str]
+    forks_before: Optional[int] = None     # fork counter just before the script started (None after a restart)
     popen: object = None            # our Popen; None when re-attached after a restart
     deadline: Optional[float] = None
     usr1_at: Optional[float] = None
@@ -53,6 +115,13 @@ class _Run:
     ended_at: Optional[float] = None
     final: Optional[JobStatus] = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _process(pid: int) -> Optional[psutil.Process]:
+    try:
+        return psutil.Process(pid)
+    except psutil.Error:
+        return None
 
 
 def _alive(proc: psutil.Process) -> bool:
@@ -78,19 +147,20 @@ class LocalExecutor(Executor):
         self.max_memory_default = max_memory_default
         self.timeout_kill_after = timeout_kill_after
         self._runs: Dict[str, _Run] = {}
-        self._table: tuple = (0.0, [])
 
     # ---- Executor -------------------------------------------------------------------------------------------
 
     def _do_submit(self, job: JobSpec) -> str:
         started_at = time.time()
+        forks_before = _forks()
         popen, token, tmpdir = start_process(job, default_memory=self.max_memory_default)
         try:
             create_time = psutil.Process(popen.pid).create_time()
         except psutil.Error:
             create_time = time.time()
         run = _Run(job=job, pid=popen.pid, create_time=create_time, start_ticks=_start_ticks(popen.pid),
-                   started_at=started_at, token=token, tmpdir=tmpdir, popen=popen)
+                   started_at=started_at, token=token, tmpdir=tmpdir, popen=popen,
+                   forks_before=forks_before)
         if job.limits.wall_seconds is not None:
             run.deadline = started_at + float(job.limits.wall_seconds)
         external_id = f"local-{job.job_id}-{popen.pid}"
@@ -208,10 +278,14 @@ class LocalExecutor(Executor):
         """Add current descendants to the tracked set and record memory and CPU use."""
         root = self._root(run)
         if root is not None and _alive(root):
-            try:
-                found = [root] + root.children(recursive=True)
-            except psutil.Error:
-                found = [root]
+            pids = _descendants(root.pid)
+            if pids is None:
+                try:
+                    found = [root] + root.children(recursive=True)
+                except psutil.Error:
+                    found = [root]
+            else:
+                found = [root] + [p for p in map(_process, pids) if p is not None]
             for proc in found:
                 try:
                     run.members.setdefault((proc.pid, proc.create_time()), proc)
@@ -241,27 +315,33 @@ class LocalExecutor(Executor):
                     pass
         return list(procs.values())
 
-    def _process_table(self, run: _Run) -> List[tuple]:
-        """(process, create time) of every process, read at most once per batch of ended jobs.
+    def _candidates(self, run: _Run) -> List[psutil.Process]:
+        """Processes that can carry the job's token: those created after the job's script.
 
-        Scanning /proc is the dear part of finishing a job. A table read after a job's script
-        ended already holds every process that job can have left behind, so jobs found ended in
-        the same poll round share one read; a running job (cancel, time limit) always reads afresh.
+        Reading every process's start time in /proc is the dear part of finishing a job; the pids handed
+        out since the script started bound the search to the few new ones (all of them when the bound
+        is unknown, e.g. for a job re-attached after a restart).
         """
-        cached_at, table = self._table
-        if run.ended_at is None or cached_at < run.ended_at:
-            cached_at = time.time()
-            me = os.getpid()
-            table = [(proc, proc.info.get("create_time") or 0)
-                     for proc in psutil.process_iter(["create_time"]) if proc.pid != me]
-            self._table = (cached_at, table)
-        return table
+        window = _pid_window(run.pid, run.forks_before)
+        me = os.getpid()
+        found = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            if pid == me or (window is not None and not window(pid)):
+                continue
+            try:
+                proc = psutil.Process(pid)
+                if proc.create_time() >= run.create_time - _CREATE_TIME_SLACK:
+                    found.append(proc)
+            except psutil.Error:
+                continue
+        return found
 
     def _token_holders(self, run: _Run) -> List[psutil.Process]:
         found = []
-        for proc, created in self._process_table(run):
-            if created < run.create_time - _CREATE_TIME_SLACK:
-                continue
+        for proc in self._candidates(run):
             try:
                 if proc.environ().get(JOB_TOKEN_ENV) == run.token and _alive(proc):
                     found.append(proc)
