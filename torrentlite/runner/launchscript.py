@@ -7,6 +7,8 @@ import os
 import re
 import shlex
 import sys
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
@@ -76,6 +78,56 @@ def _walk(value, path: str) -> Iterator[Tuple[str, str]]:
         yield path or "/", _scalar_text(value)
 
 
+class _SectionMemo:
+    """What is derived from one top-level section of startplugin.json, remembered by the section's JSON text.
+
+    Jobs of one report share most sections (run info aside); walking and pretty-printing them again for
+    every job was most of the cost of starting a short job. The compact text (C encoder) is the key, so a
+    changed section is derived afresh.
+    """
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._items: "OrderedDict[tuple, object]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, key: str, value, make, default=None):
+        try:
+            text = json.dumps(value, default=default or _json_default)
+        except (TypeError, ValueError):
+            return make()
+        ident = (kind, key, text)
+        with self._lock:
+            if ident in self._items:
+                self._items.move_to_end(ident)
+                return self._items[ident]
+        made = make()
+        with self._lock:
+            self._items[ident] = made
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return made
+
+
+_MEMO = _SectionMemo()
+
+
+def _named_pairs(startplugin: Mapping) -> List[Tuple[str, str]]:
+    """(variable name, value) for every exported scalar, in walk order, duplicates kept."""
+    pairs: List[Tuple[str, str]] = []
+    for path, text in _walk(startplugin, ""):
+        line = f"{path}\t{text}"
+        if "{}" in line or "[]" in line or "barcodedSamples" in line or "sampleinfo" in line:
+            continue
+        name = path[1:] if path.startswith("/") else path
+        name = re.split(r"\s", name, maxsplit=1)[0]
+        name = name.replace("-", "_").upper().replace("/", "__").replace(".", "_")
+        if not _NAME_OK.match(name) or name in _PROTECTED:
+            continue
+        pairs.append((name, text.replace('"', "")))
+    return pairs
+
+
 def flatten_env(startplugin: Mapping) -> Dict[str, str]:
     """startplugin.json as the environment variables the real wrapper's makeVarsFromJson exports.
 
@@ -87,17 +139,15 @@ def flatten_env(startplugin: Mapping) -> Dict[str, str]:
     top-level names. Later duplicates win.
     """
     env: Dict[str, str] = {}
-    for path, text in _walk(startplugin, ""):
-        line = f"{path}\t{text}"
-        if "{}" in line or "[]" in line or "barcodedSamples" in line or "sampleinfo" in line:
-            continue
-        name = path[1:] if path.startswith("/") else path
-        name = re.split(r"\s", name, maxsplit=1)[0]
-        name = name.replace("-", "_").upper().replace("/", "__").replace(".", "_")
-        if not _NAME_OK.match(name) or name in _PROTECTED:
-            continue
+    if not isinstance(startplugin, Mapping):
+        pairs = _named_pairs(startplugin)
+    else:
+        pairs = []
+        for key, value in startplugin.items():
+            pairs += _MEMO.get("env", str(key), value, lambda key=key, value=value: _named_pairs({key: value}))
+    for name, text in pairs:
         env.pop(name, None)
-        env[name] = text.replace('"', "")
+        env[name] = text
     return env
 
 
@@ -222,9 +272,21 @@ def write_startplugin(results_dir: Path, startplugin: Mapping) -> Path:
     data = {k: v for k, v in startplugin.items() if k != "command"}
     path = Path(results_dir) / STARTPLUGIN_NAME
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    tmp.write_text(indented_json(data, _json_default) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def indented_json(doc, default) -> str:
+    """``json.dumps(doc, indent=2, default=default)``, with each top-level item's text remembered (_MEMO)."""
+    if not isinstance(doc, dict) or not doc or not all(isinstance(k, str) for k in doc):
+        return json.dumps(doc, indent=2, default=default)
+    # An item's text is what dumping a one-item dict gives, without the braces and their line breaks.
+    items = [_MEMO.get(f"indent:{id(default)}", key, value,
+                       lambda key=key, value=value: json.dumps({key: value}, indent=2, default=default)[2:-2],
+                       default)
+             for key, value in doc.items()]
+    return "{\n" + ",\n".join(items) + "\n}"
 
 
 def _exports(env: Mapping[str, str]) -> str:
@@ -412,4 +474,4 @@ def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Pat
 
 
 __all__ = ["flatten_env", "derived_env", "render_launch_script", "write_startplugin", "launch_args",
-           "script_path", "split_launch_sh", "STARTPLUGIN_NAME"]
+           "script_path", "split_launch_sh", "indented_json", "STARTPLUGIN_NAME"]

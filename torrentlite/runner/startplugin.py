@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Optional
 
 from torrentlite.store.paths import report_dir
 
+from .launchscript import indented_json
+
 log = logging.getLogger("torrentlite.runner")
 
 BARCODES_NAME = "barcodes.json"
@@ -373,7 +375,7 @@ def write_json(folder: str | Path, name: str, doc: Any) -> Path:
     """Write ``doc`` as ``<folder>/<name>`` atomically (indent 2)."""
     path = Path(folder) / name
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp.write_text(indented_json(doc, str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
 

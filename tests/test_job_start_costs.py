@@ -1,0 +1,70 @@
+"""The cheaper paths of starting and ending a job give the same answers as the full ones."""
+import datetime
+import json
+import os
+import signal
+import subprocess
+import time
+
+from torrentlite.runner.launchscript import _json_default, _named_pairs, flatten_env, indented_json
+from torrentlite.runner.local import _descendants, _forks, _pid_window
+
+
+def _plain_env(doc):
+    env = {}
+    for name, text in _named_pairs(doc):
+        env.pop(name, None)
+        env[name] = text
+    return env
+
+
+def _docs():
+    base = {"runinfo": {"pk": 1, "results_dir": "/r/a", "plugin": {"name": "P", "depends": []}},
+            "expmeta": {"run_name": "R\u00fc\"n", "run_flows": 400, "date": datetime.datetime(2020, 1, 2, 3, 4, 5)},
+            "pluginconfig": {"flag": 1, "list": [1, {"a-b": "x"}], "empty": {}},
+            "plan": {"x.y": None, "z": 1.5}, "sampleinfo": {"s": 1}}
+    changed = json.loads(json.dumps(base, default=_json_default))
+    changed["pluginconfig"]["flag"] = True        # equal to 1 in Python, different in JSON
+    changed["expmeta"]["run_flows"] = 500
+    return [base, base, changed, changed, {"pluginconfig": {"FLAG": 2}, "pluginConfig": {"flag": 3}}]
+
+
+def test_remembered_sections_flatten_and_print_as_the_full_walk():
+    for doc in _docs():
+        assert list(flatten_env(doc).items()) == list(_plain_env(doc).items())
+        assert indented_json(doc, _json_default) == json.dumps(doc, indent=2, default=_json_default)
+        assert indented_json(doc, str) == json.dumps(doc, indent=2, default=str)
+    assert flatten_env(_docs()[2])["PLUGINCONFIG__FLAG"] == "true"
+    assert flatten_env(_docs()[0])["PLUGINCONFIG__FLAG"] == "1"
+
+
+def test_pid_window_holds_processes_started_after_the_first_and_not_before():
+    before = _forks()
+    first = subprocess.Popen(["sleep", "5"])
+    later = subprocess.Popen(["sleep", "5"])
+    try:
+        window = _pid_window(first.pid, before)
+        assert window is not None
+        assert window(first.pid) and window(later.pid)
+        assert not window(os.getpid())
+        assert _pid_window(first.pid, None) is None       # no bound known: search everything
+    finally:
+        for proc in (first, later):
+            proc.kill()
+            proc.wait()
+
+
+def test_descendants_come_from_the_kernels_child_lists():
+    proc = subprocess.Popen(["bash", "-c", "bash -c 'sleep 5; true' & wait"], start_new_session=True)
+    try:
+        if _descendants(proc.pid) is None:
+            return                  # kernel without child lists: the psutil walk is used instead
+        deadline = time.monotonic() + 10
+        found = []
+        while time.monotonic() < deadline and len(found) < 2:
+            found = _descendants(proc.pid) or []
+            time.sleep(0.02)
+        assert len(found) == 2      # the inner bash and its sleep
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
