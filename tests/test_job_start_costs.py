@@ -4,10 +4,11 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 from torrentlite.runner.launchscript import _json_default, _named_pairs, flatten_env, indented_json
-from torrentlite.runner.local import _descendants, _forks, _pid_window
+from torrentlite.runner.procscan import ExitWatch, descendants, forks, pid_window
 
 
 def _plain_env(doc):
@@ -39,15 +40,15 @@ def test_remembered_sections_flatten_and_print_as_the_full_walk():
 
 
 def test_pid_window_holds_processes_started_after_the_first_and_not_before():
-    before = _forks()
+    before = forks()
     first = subprocess.Popen(["sleep", "5"])
     later = subprocess.Popen(["sleep", "5"])
     try:
-        window = _pid_window(first.pid, before)
+        window = pid_window(first.pid, before)
         assert window is not None
         assert window(first.pid) and window(later.pid)
         assert not window(os.getpid())
-        assert _pid_window(first.pid, None) is None       # no bound known: search everything
+        assert pid_window(first.pid, None) is None       # no bound known: search everything
     finally:
         for proc in (first, later):
             proc.kill()
@@ -57,14 +58,35 @@ def test_pid_window_holds_processes_started_after_the_first_and_not_before():
 def test_descendants_come_from_the_kernels_child_lists():
     proc = subprocess.Popen(["bash", "-c", "bash -c 'sleep 5; true' & wait"], start_new_session=True)
     try:
-        if _descendants(proc.pid) is None:
+        if descendants(proc.pid) is None:
             return                  # kernel without child lists: the psutil walk is used instead
         deadline = time.monotonic() + 10
         found = []
         while time.monotonic() < deadline and len(found) < 2:
-            found = _descendants(proc.pid) or []
+            found = descendants(proc.pid) or []
             time.sleep(0.02)
         assert len(found) == 2      # the inner bash and its sleep
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_exit_watch_calls_back_when_a_watched_process_ends_and_then_stops_its_thread():
+    ended = threading.Event()
+    watch = ExitWatch()
+    watch.notify = ended.set
+    proc = subprocess.Popen(["sleep", "0.2"])
+    try:
+        watch.add(proc.pid)
+        if not hasattr(os, "pidfd_open"):
+            return                  # no pidfds: ended jobs are found by polling
+        assert ended.wait(10)
+        assert proc.wait(5) == 0    # the watch only looked: the exit status is still ours to collect
+        deadline = time.monotonic() + 10
+        while watch._thread is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert watch._thread is None
+    finally:
+        watch.close()
+        proc.kill()
         proc.wait()

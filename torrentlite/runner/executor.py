@@ -170,6 +170,10 @@ class Executor(ABC):
         """Forget all jobs and release resources. Running jobs keep running and can be recovered."""
         self._do_close()
 
+    def notify_on_exit(self, callback) -> None:
+        """Have ``callback()`` called (from any thread) when a job may have ended; executors that cannot
+        tell ignore this, and their jobs are found ended by polling."""
+
     @abstractmethod
     def _do_submit(self, job: JobSpec) -> str: ...
 

@@ -86,14 +86,20 @@ class _SectionMemo:
     changed section is derived afresh.
     """
 
-    def __init__(self, size: int = 256):
+    def __init__(self, size: int = 1024):
         self.size = size
         self._items: "OrderedDict[tuple, object]" = OrderedDict()
         self._lock = threading.Lock()
+        self._encoders: dict = {}
 
     def get(self, kind: str, key: str, value, make, default=None):
+        if not isinstance(value, (Mapping, list, tuple)):
+            return make()           # a scalar costs less to derive than to look up
+        encoder = self._encoders.get(default)
+        if encoder is None:
+            encoder = self._encoders[default] = json.JSONEncoder(default=default or _json_default)
         try:
-            text = json.dumps(value, default=default or _json_default)
+            text = encoder.encode(value)
         except (TypeError, ValueError):
             return make()
         ident = (kind, key, text)
@@ -112,10 +118,10 @@ class _SectionMemo:
 _MEMO = _SectionMemo()
 
 
-def _named_pairs(startplugin: Mapping) -> List[Tuple[str, str]]:
-    """(variable name, value) for every exported scalar, in walk order, duplicates kept."""
+def _named_pairs(value, path: str = "") -> List[Tuple[str, str]]:
+    """(variable name, value) for every exported scalar at and below ``path``, in walk order, duplicates kept."""
     pairs: List[Tuple[str, str]] = []
-    for path, text in _walk(startplugin, ""):
+    for path, text in _walk(value, path):
         line = f"{path}\t{text}"
         if "{}" in line or "[]" in line or "barcodedSamples" in line or "sampleinfo" in line:
             continue
@@ -142,9 +148,15 @@ def flatten_env(startplugin: Mapping) -> Dict[str, str]:
     if not isinstance(startplugin, Mapping):
         pairs = _named_pairs(startplugin)
     else:
+        # Sections are remembered item by item: most of runinfo is the same for every job too.
         pairs = []
         for key, value in startplugin.items():
-            pairs += _MEMO.get("env", str(key), value, lambda key=key, value=value: _named_pairs({key: value}))
+            if not isinstance(value, Mapping):
+                pairs += _MEMO.get("env", f"/{key}", value, lambda p=f"/{key}", v=value: _named_pairs(v, p))
+                continue
+            for sub, item in value.items():
+                path = f"/{key}/{sub}"
+                pairs += _MEMO.get("env", path, item, lambda p=path, v=item: _named_pairs(v, p))
     for name, text in pairs:
         env.pop(name, None)
         env[name] = text

@@ -8,88 +8,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import psutil
 
 from .executor import (VANISHED, Executor, JobSpec, JobStatus, Limits, UnknownJob, Usage, reap, rusage_cpu,
                        rusage_rss, start_process)
+from .procscan import ExitWatch, descendants, forks, pid_window, start_ticks
 from .outcome import JOB_TOKEN_ENV, TIMEOUT_KILL_AFTER, conclude, read_started
 from .states import JobState
 
 # psutil derives create_time from the boot time, which moves when the clock is stepped: compare the kernel's
 # start time in clock ticks when we have it, else create_time with this slack.
 _CREATE_TIME_SLACK = 1.0
-
-
-def _read_int(path: str, field: int = 0, prefix: bytes = b"") -> Optional[int]:
-    """One whitespace-separated number of a /proc file (of the line starting with ``prefix``), or None."""
-    try:
-        with open(path, "rb") as fh:
-            for line in fh:
-                if line.startswith(prefix):
-                    return int(line[len(prefix):].replace(b"/", b" ").split()[field])
-    except (OSError, IndexError, ValueError):
-        pass
-    return None
-
-
-def _forks() -> Optional[int]:
-    """Processes and threads created since boot (the kernel's fork counter)."""
-    return _read_int("/proc/stat", prefix=b"processes ")
-
-
-def _pid_window(first: int, forks_before: Optional[int]) -> Optional[Callable[[int], bool]]:
-    """Pids the kernel handed out since pid ``first``, as offsets after it; None when that cannot be bounded.
-
-    The kernel hands out pids in increasing order and wraps at pid_max. As long as fewer pids were
-    handed out and skipped (live ones) since than half of pid_max, every process created after ``first``
-    has a pid between ``first`` and the last pid handed out, counting around the wrap.
-    """
-    pid_max, last, now = _read_int("/proc/sys/kernel/pid_max"), _read_int("/proc/sys/kernel/ns_last_pid"), _forks()
-    tasks = _read_int("/proc/loadavg", 4)       # "running/total" scheduling entities: the total
-    if None in (pid_max, last, now, tasks, forks_before) or now - forks_before + tasks >= pid_max // 2:
-        return None
-    span = (last - first) % pid_max
-    return lambda pid: pid == first or 0 < (pid - first) % pid_max <= span
-
-
-_CHILD_LISTS = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
-
-
-def _descendants(pid: int) -> Optional[List[int]]:
-    """Pids below ``pid`` from the kernel's per-thread child lists; None where the kernel has none.
-
-    Much cheaper than deriving the tree from every process's parent (psutil reads all of /proc for
-    that); a child missed while it is being created is found at the next poll or by the end's search.
-    """
-    if not _CHILD_LISTS:
-        return None
-    out, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{parent}/task/{tid}/children", "rb") as fh:
-                    found = [int(x) for x in fh.read().split()]
-            except (OSError, ValueError):
-                continue
-            out.extend(found)
-            todo.extend(found)
-    return out
-
-
-def _start_ticks(pid: int) -> Optional[int]:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-        return int(fields[19])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 @dataclass
@@ -147,22 +78,24 @@ class LocalExecutor(Executor):
         self.max_memory_default = max_memory_default
         self.timeout_kill_after = timeout_kill_after
         self._runs: Dict[str, _Run] = {}
+        self._exits = ExitWatch()
 
     # ---- Executor -------------------------------------------------------------------------------------------
 
     def _do_submit(self, job: JobSpec) -> str:
         started_at = time.time()
-        forks_before = _forks()
+        forks_before = forks()
         popen, token, tmpdir = start_process(job, default_memory=self.max_memory_default)
         try:
             create_time = psutil.Process(popen.pid).create_time()
         except psutil.Error:
             create_time = time.time()
-        run = _Run(job=job, pid=popen.pid, create_time=create_time, start_ticks=_start_ticks(popen.pid),
+        run = _Run(job=job, pid=popen.pid, create_time=create_time, start_ticks=start_ticks(popen.pid),
                    started_at=started_at, token=token, tmpdir=tmpdir, popen=popen,
                    forks_before=forks_before)
         if job.limits.wall_seconds is not None:
             run.deadline = started_at + float(job.limits.wall_seconds)
+        self._exits.add(popen.pid)
         external_id = f"local-{job.job_id}-{popen.pid}"
         with self._lock:
             self._runs[external_id] = run
@@ -249,8 +182,12 @@ class LocalExecutor(Executor):
             return list(self._runs)
 
     def _do_close(self) -> None:
+        self._exits.close()
         with self._lock:
             self._runs.clear()
+
+    def notify_on_exit(self, callback) -> None:
+        self._exits.notify = callback
 
     # ---- internals -----------------------------------------------------------------------------------------
 
@@ -265,7 +202,7 @@ class LocalExecutor(Executor):
         """The launch script's process, if it still exists and is the same process (not a reused pid)."""
         try:
             proc = psutil.Process(run.pid)
-            ticks = _start_ticks(run.pid) if run.start_ticks is not None else None
+            ticks = start_ticks(run.pid) if run.start_ticks is not None else None
             if ticks is not None:
                 return proc if ticks == run.start_ticks else None
             if abs(proc.create_time() - run.create_time) > _CREATE_TIME_SLACK:
@@ -278,7 +215,7 @@ class LocalExecutor(Executor):
         """Add current descendants to the tracked set and record memory and CPU use."""
         root = self._root(run)
         if root is not None and _alive(root):
-            pids = _descendants(root.pid)
+            pids = descendants(root.pid)
             if pids is None:
                 try:
                     found = [root] + root.children(recursive=True)
@@ -322,7 +259,7 @@ class LocalExecutor(Executor):
         out since the script started bound the search to the few new ones (all of them when the bound
         is unknown, e.g. for a job re-attached after a restart).
         """
-        window = _pid_window(run.pid, run.forks_before)
+        window = pid_window(run.pid, run.forks_before)
         me = os.getpid()
         found = []
         for name in os.listdir("/proc"):
@@ -333,7 +270,11 @@ class LocalExecutor(Executor):
                 continue
             try:
                 proc = psutil.Process(pid)
-                if proc.create_time() >= run.create_time - _CREATE_TIME_SLACK:
+                ticks = start_ticks(pid) if run.start_ticks is not None else None
+                if ticks is not None:
+                    if ticks >= run.start_ticks:
+                        found.append(proc)
+                elif proc.create_time() >= run.create_time - _CREATE_TIME_SLACK:
                     found.append(proc)
             except psutil.Error:
                 continue

@@ -51,6 +51,9 @@ class RunLevelScheduler(Launching, Starting, Finishing):
         self.validations = ValidationQueue(
             self.languages, legacy_python=lambda: legacy_python(data_path) if data_path is not None else None)
         self.validations.on_done = self._wake.set
+        if hasattr(executor, "notify_on_exit"):
+            # A slot is free the moment a job ends, not at the next tick.
+            executor.notify_on_exit(self._wake.set)
         self._validation_done: Dict[tuple, List[str]] = {}
         self._cancelling: set = set()
         self._rows: Dict[int, dict] = {}
