@@ -79,11 +79,11 @@ def _walk(value, path: str) -> Iterator[Tuple[str, str]]:
 
 
 class _SectionMemo:
-    """What is derived from one top-level section of startplugin.json, remembered by the section's JSON text.
+    """What is derived from one part of startplugin.json (a section or an item of one), by its JSON text.
 
-    Jobs of one report share most sections (run info aside); walking and pretty-printing them again for
-    every job was most of the cost of starting a short job. The compact text (C encoder) is the key, so a
-    changed section is derived afresh.
+    Jobs of one report share most of the document (a few run info items aside); walking and
+    pretty-printing it again for every job was most of the cost of starting a short job. The compact
+    text (C encoder) is the key, so a changed part is derived afresh; the least recently used go first.
     """
 
     def __init__(self, size: int = 1024):
@@ -93,8 +93,6 @@ class _SectionMemo:
         self._encoders: dict = {}
 
     def get(self, kind: str, key: str, value, make, default=None):
-        if not isinstance(value, (Mapping, list, tuple)):
-            return make()           # a scalar costs less to derive than to look up
         encoder = self._encoders.get(default)
         if encoder is None:
             encoder = self._encoders[default] = json.JSONEncoder(default=default or _json_default)
@@ -120,18 +118,20 @@ _MEMO = _SectionMemo()
 
 def _named_pairs(value, path: str = "") -> List[Tuple[str, str]]:
     """(variable name, value) for every exported scalar at and below ``path``, in walk order, duplicates kept."""
-    pairs: List[Tuple[str, str]] = []
-    for path, text in _walk(value, path):
-        line = f"{path}\t{text}"
-        if "{}" in line or "[]" in line or "barcodedSamples" in line or "sampleinfo" in line:
-            continue
-        name = path[1:] if path.startswith("/") else path
-        name = re.split(r"\s", name, maxsplit=1)[0]
-        name = name.replace("-", "_").upper().replace("/", "__").replace(".", "_")
-        if not _NAME_OK.match(name) or name in _PROTECTED:
-            continue
-        pairs.append((name, text.replace('"', "")))
-    return pairs
+    return [pair for pair in (_pair(p, text) for p, text in _walk(value, path)) if pair is not None]
+
+
+def _pair(path: str, text: str) -> Optional[Tuple[str, str]]:
+    """The exported (name, value) of one walked line, or None when the wrapper skips it."""
+    line = f"{path}\t{text}"
+    if "{}" in line or "[]" in line or "barcodedSamples" in line or "sampleinfo" in line:
+        return None
+    name = path[1:] if path.startswith("/") else path
+    name = re.split(r"\s", name, maxsplit=1)[0]
+    name = name.replace("-", "_").upper().replace("/", "__").replace(".", "_")
+    if not _NAME_OK.match(name) or name in _PROTECTED:
+        return None
+    return name, text.replace('"', "")
 
 
 def flatten_env(startplugin: Mapping) -> Dict[str, str]:
@@ -156,7 +156,10 @@ def flatten_env(startplugin: Mapping) -> Dict[str, str]:
                 continue
             for sub, item in value.items():
                 path = f"/{key}/{sub}"
-                pairs += _MEMO.get("env", path, item, lambda p=path, v=item: _named_pairs(v, p))
+                if isinstance(item, (dict, list, tuple, Mapping)):
+                    pairs += _MEMO.get("env", path, item, lambda p=path, v=item: _named_pairs(v, p))
+                elif (pair := _pair(path, _scalar_text(item))) is not None:
+                    pairs.append(pair)      # a scalar costs less to derive than to look up
     for name, text in pairs:
         env.pop(name, None)
         env[name] = text

@@ -14,8 +14,8 @@ import psutil
 
 from .executor import (VANISHED, Executor, JobSpec, JobStatus, Limits, UnknownJob, Usage, reap, rusage_cpu,
                        rusage_rss, start_process)
-from .procscan import ExitWatch, descendants, forks, pid_window, start_ticks
 from .outcome import JOB_TOKEN_ENV, TIMEOUT_KILL_AFTER, conclude, read_started
+from .procscan import ExitWatch, descendants, forks, pid_window, start_ticks
 from .states import JobState
 
 # psutil derives create_time from the boot time, which moves when the clock is stepped: compare the kernel's

@@ -25,11 +25,12 @@ def forks() -> Optional[int]:
 
 
 def pid_window(first: int, forks_before: Optional[int]) -> Optional[Callable[[int], bool]]:
-    """Pids the kernel handed out since pid ``first``, as offsets after it; None when that cannot be bounded.
+    """A test "was this pid handed out at or after ``first``?"; None when that cannot be told.
 
-    The kernel hands out pids in increasing order and wraps at pid_max. As long as fewer pids were
-    handed out and skipped (live ones) since than half of pid_max, every process created after ``first``
-    has a pid between ``first`` and the last pid handed out, counting around the wrap.
+    The kernel hands out pids in increasing order and wraps at pid_max. While the pids handed out since
+    (``forks_before`` is the fork counter read just before ``first`` started) plus those it had to skip
+    (live tasks) stay under half of pid_max, every process created after ``first`` has a pid between
+    ``first`` and the last pid handed out, counting around the wrap.
     """
     pid_max, last, now = _read_int("/proc/sys/kernel/pid_max"), _read_int("/proc/sys/kernel/ns_last_pid"), forks()
     tasks = _read_int("/proc/loadavg", 4)       # "running/total" scheduling entities: the total
