@@ -7,7 +7,8 @@ import subprocess
 import threading
 import time
 
-from torrentlite.runner.launchscript import _json_default, _named_pairs, flatten_env, indented_json
+from torrentlite.runner.docmemo import indented_json
+from torrentlite.runner.launchscript import _json_default, _named_pairs, flatten_env
 from torrentlite.runner.procscan import ExitWatch, descendants, forks, pid_window
 
 

@@ -7,11 +7,10 @@ import os
 import re
 import shlex
 import sys
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
+from .docmemo import PartMemo, indented_json
 from .outcome import shell_functions
 
 STARTPLUGIN_NAME = "startplugin.json"
@@ -78,42 +77,7 @@ def _walk(value, path: str) -> Iterator[Tuple[str, str]]:
         yield path or "/", _scalar_text(value)
 
 
-class _SectionMemo:
-    """What is derived from one part of startplugin.json (a section or an item of one), by its JSON text.
-
-    Jobs of one report share most of the document (a few run info items aside); walking and
-    pretty-printing it again for every job was most of the cost of starting a short job. The compact
-    text (C encoder) is the key, so a changed part is derived afresh; the least recently used go first.
-    """
-
-    def __init__(self, size: int = 1024):
-        self.size = size
-        self._items: "OrderedDict[tuple, object]" = OrderedDict()
-        self._lock = threading.Lock()
-        self._encoders: dict = {}
-
-    def get(self, kind: str, key: str, value, make, default=None):
-        encoder = self._encoders.get(default)
-        if encoder is None:
-            encoder = self._encoders[default] = json.JSONEncoder(default=default or _json_default)
-        try:
-            text = encoder.encode(value)
-        except (TypeError, ValueError):
-            return make()
-        ident = (kind, key, text)
-        with self._lock:
-            if ident in self._items:
-                self._items.move_to_end(ident)
-                return self._items[ident]
-        made = make()
-        with self._lock:
-            self._items[ident] = made
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return made
-
-
-_MEMO = _SectionMemo()
+_MEMO = PartMemo()
 
 
 def _named_pairs(value, path: str = "") -> List[Tuple[str, str]]:
@@ -152,12 +116,13 @@ def flatten_env(startplugin: Mapping) -> Dict[str, str]:
         pairs = []
         for key, value in startplugin.items():
             if not isinstance(value, Mapping):
-                pairs += _MEMO.get("env", f"/{key}", value, lambda p=f"/{key}", v=value: _named_pairs(v, p))
+                pairs += _MEMO.get("env", f"/{key}", value, lambda p=f"/{key}", v=value: _named_pairs(v, p),
+                                   _json_default)
                 continue
             for sub, item in value.items():
                 path = f"/{key}/{sub}"
                 if isinstance(item, (dict, list, tuple, Mapping)):
-                    pairs += _MEMO.get("env", path, item, lambda p=path, v=item: _named_pairs(v, p))
+                    pairs += _MEMO.get("env", path, item, lambda p=path, v=item: _named_pairs(v, p), _json_default)
                 elif (pair := _pair(path, _scalar_text(item))) is not None:
                     pairs.append(pair)      # a scalar costs less to derive than to look up
     for name, text in pairs:
@@ -290,18 +255,6 @@ def write_startplugin(results_dir: Path, startplugin: Mapping) -> Path:
     tmp.write_text(indented_json(data, _json_default) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
-
-
-def indented_json(doc, default) -> str:
-    """``json.dumps(doc, indent=2, default=default)``, with each top-level item's text remembered (_MEMO)."""
-    if not isinstance(doc, dict) or not doc or not all(isinstance(k, str) for k in doc):
-        return json.dumps(doc, indent=2, default=default)
-    # An item's text is what dumping a one-item dict gives, without the braces and their line breaks.
-    items = [_MEMO.get(f"indent:{id(default)}", key, value,
-                       lambda key=key, value=value: json.dumps({key: value}, indent=2, default=default)[2:-2],
-                       default)
-             for key, value in doc.items()]
-    return "{\n" + ",\n".join(items) + "\n}"
 
 
 def _exports(env: Mapping[str, str]) -> str:
@@ -489,4 +442,4 @@ def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Pat
 
 
 __all__ = ["flatten_env", "derived_env", "render_launch_script", "write_startplugin", "launch_args",
-           "script_path", "split_launch_sh", "indented_json", "STARTPLUGIN_NAME"]
+           "script_path", "split_launch_sh", "STARTPLUGIN_NAME"]

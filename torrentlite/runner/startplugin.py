@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 
 from torrentlite.store.paths import report_dir
 
-from .launchscript import indented_json
+from .docmemo import indented_json
 
 log = logging.getLogger("torrentlite.runner")
 
