@@ -15,13 +15,16 @@ def _settings(args):
 
 
 def _run(args, launch) -> int:
-    from torrentlite.app import build_app
+    from torrentlite.app import StartupError, build_app
     from torrentlite.logs import setup_logging
     from torrentlite.runner.scheduler import LaunchError
     from torrentlite.runner.startplugin import fetch
     from torrentlite.setup_data import initialize
 
     settings = _settings(args)
+    from torrentlite.cli import ensure_drmaa_loadable
+
+    ensure_drmaa_loadable(settings)
     setup_logging(settings)  # jobs run here are logged in the data directory like the server's
     app = build_app(settings)
     initialize(settings, app.store)
@@ -30,6 +33,11 @@ def _run(args, launch) -> int:
         # With a server running on this data directory, its scheduler runs the jobs queued here.
         owner = app.scheduler_lock.acquire()
         if owner:
+            try:
+                app.check_executor()
+            except StartupError as exc:
+                print(f"torrentlite: {exc}", file=sys.stderr)
+                return 2
             scheduler.recover()
         try:
             launched = launch(scheduler)

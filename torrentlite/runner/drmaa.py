@@ -95,6 +95,7 @@ class DrmaaExecutor(Executor):
         self.timeout_kill_after = timeout_kill_after
         self.lost_after = float(self.settings.get("drmaa_lost_after", 300.0) if lost_after is None else lost_after)
         self._jobs: Dict[str, _GridJob] = {}
+        self._configured = False
 
     # ---- Grid Engine access --------------------------------------------------------------------------------
 
@@ -103,9 +104,9 @@ class DrmaaExecutor(Executor):
 
         :raises GridEngineUnavailable: one message naming what is missing (package, library, SGE_ROOT, qmaster).
         """
-        configure_environment(self.settings)
+        self._configure()
         SESSION.open()
-        return SESSION.contact
+        return f"Grid Engine through DRMAA ({SESSION.contact})"
 
     def native_specification(self, job: JobSpec) -> str:
         """``-q``/``-pe``/``-l`` options for a job: queue, slots, limits, then the site's own options."""
@@ -129,6 +130,7 @@ class DrmaaExecutor(Executor):
     # ---- Executor -------------------------------------------------------------------------------------------
 
     def _do_submit(self, job: JobSpec) -> str:
+        self._configure()
         token = secrets.token_hex(12)
         env = job_environment(job, tmpdir="", token=token)
         for key in _SET_BY_GRID_ENGINE:
@@ -217,10 +219,15 @@ class DrmaaExecutor(Executor):
 
     def counts(self) -> dict:
         """Jobs on the cluster from Grid Engine: ``{"jobs": [{owner, state, queue, running}], "queues"}``."""
-        configure_environment(self.settings)
+        self._configure()
         return job_counts()
 
     # ---- internals -----------------------------------------------------------------------------------------
+
+    def _configure(self) -> None:
+        if not self._configured:
+            configure_environment(self.settings)
+            self._configured = True
 
     def _get(self, external_id: str) -> _GridJob:
         with self._lock:

@@ -118,7 +118,8 @@ class Session:
             self._session = session
             self.token = uuid.uuid4().hex
             try:
-                self.contact = f"{session.drmsInfo} ({session.drmaaImplementation})"
+                info, implementation = str(session.drmsInfo), str(session.drmaaImplementation)
+                self.contact = info if implementation in ("", info) else f"{info}, {implementation}"
             except Exception:
                 self.contact = "Grid Engine"
             return session

@@ -86,6 +86,17 @@ def _topo(names: List[str], depends: Dict[str, List[str]]) -> List[str]:
     return [n for n in out if n in names]
 
 
+def _queued_as(job: dict) -> int:
+    """The job id a job was queued under (holds name it), even after Grid Engine gave the row its own."""
+    return int((job.get("executor_meta") or {}).get("queued_as") or job["grid_engine_jobid"])
+
+
+def _hold_ids(jobs: List[dict]) -> set:
+    """Ids a queued job's holds may name, of every job still active: queued-under ids and current ones."""
+    live = [j for j in jobs if j["state"] != "done"]
+    return {j["grid_engine_jobid"] for j in live} | {_queued_as(j) for j in live}
+
+
 class RunLevelScheduler:
     """Turns launches into ``PluginResultJob`` rows and runs them through an executor.
 
@@ -407,7 +418,7 @@ class RunLevelScheduler:
                         running += 1
             queued = [j for j in jobs if j["state"] in (JobState.QUEUED.value, JobState.PENDING.value)]
             if queued:
-                active_ids = {j["grid_engine_jobid"] for j in jobs if j["state"] != "done"}
+                active_ids = _hold_ids(jobs)
                 results = self._result_of([j["plugin_result_id"] for j in jobs])
                 for job in queued:
                     if self._awaiting_validation(job, now):
@@ -424,7 +435,7 @@ class RunLevelScheduler:
                         break
                     if self._start_one(job, now):
                         running += 1
-                    active_ids = {j["grid_engine_jobid"] for j in jobs if j["state"] not in ("done",)}
+                    active_ids = _hold_ids(jobs)
             self._release_strays({j.get("external_id") for j in jobs if j["state"] != "done"})
             remaining = sum(1 for j in jobs if j["state"] != "done")
             self._busy = remaining > 0
@@ -494,7 +505,7 @@ class RunLevelScheduler:
             for other in jobs:
                 if other is job or other["state"] == "done":
                     continue
-                if other["grid_engine_jobid"] < job["grid_engine_jobid"] and \
+                if _queued_as(other) < _queued_as(job) and \
                         results.get(other["plugin_result_id"]) == mine:
                     return False
         return True
@@ -525,12 +536,19 @@ class RunLevelScheduler:
             job["state"] = "done"
             return False
         meta["executor"] = described
+        # On Grid Engine the row takes the cluster's job number (JOB_ID inside the job), as in Torrent Suite;
+        # holds keep naming the number the job was queued under (see _hold_ids).
+        grid_id = int(described.get("grid_engine_jobid") or jobid)
+        if grid_id != jobid:
+            meta["queued_as"] = jobid
         with self.store.write():
             self.db.execute_sql(
                 f'UPDATE "PluginResultJob" SET state = ?, starttime = ?, external_id = ?, executor = ?, '
-                f'executor_meta = ? WHERE id = ? AND state IN {_ACTIVE_SQL}',
-                (JobState.STARTED.value, stamp, external, self.executor.name, json.dumps(meta), job["id"]))
-        job.update(state=JobState.STARTED.value, external_id=external, executor_meta=meta)
+                f'executor_meta = ?, grid_engine_jobid = ? WHERE id = ? AND state IN {_ACTIVE_SQL}',
+                (JobState.STARTED.value, stamp, external, self.executor.name, json.dumps(meta), grid_id,
+                 job["id"]))
+        job.update(state=JobState.STARTED.value, external_id=external, executor_meta=meta,
+                   grid_engine_jobid=grid_id)
         log.info("(%s) started %s level %s in %s", jobid, meta.get("plugin", {}).get("name"), meta.get("level"),
                  meta.get("results_dir"))
         return True
