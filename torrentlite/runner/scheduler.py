@@ -16,7 +16,7 @@ import psutil
 from torrentlite.store.fields import stored_datetime
 from torrentlite.store.paths import is_inside, plugin_output_dir
 
-from .executor import Executor, JobSpec, Limits, UnknownJob
+from .executor import Executor, ExecutorUnavailable, JobSpec, Limits, UnknownJob
 from .inspect import PLUGINLIB, compare_versions
 from .language import LanguageCache
 from .launchscript import launch_args, render_launch_script, write_startplugin
@@ -530,6 +530,11 @@ class RunLevelScheduler:
         try:
             external = self.executor.submit(spec)
             described = self.executor.describe(external)
+        except ExecutorUnavailable as exc:
+            log.error("(%s) submission failed: %s", jobid, exc)
+            self._finish(job, JobState.ERROR, reason=f"submission failed: {exc}", now=now)
+            job["state"] = "done"
+            return False
         except Exception as exc:
             log.exception("(%s) submission failed", jobid)
             self._finish(job, JobState.ERROR, reason=f"submission failed: {exc}", now=now)

@@ -1,0 +1,59 @@
+"""Choosing executor=drmaa where Grid Engine cannot be used: one clear message at start-up, exit status 2."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from torrentlite.runner.executor import ExecutorUnavailable
+from torrentlite.runner.gridengine import Session, configure_environment
+
+
+def _serve(tmp_path, *extra, env=None):
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if k not in ("SGE_ROOT", "SGE_CELL", "DRMAA_LIBRARY_PATH")}
+    environ.update(env or {})
+    environ["PYTHONPATH"] = str(REPO)
+    return subprocess.run([sys.executable, "-m", "torrentlite", "serve", "--data-dir", str(tmp_path / "data"),
+                           "--port", "0", "--executor", "drmaa", *extra],
+                          capture_output=True, text=True, env=environ, timeout=60)
+
+
+def test_no_grid_engine_installation_is_named(tmp_path):
+    done = _serve(tmp_path, "--sge-root", str(tmp_path / "nowhere"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"torrentlite: cannot run plugin jobs with executor drmaa: Grid Engine cell not found: "
+        f"{tmp_path / 'nowhere' / 'default' / 'common' / 'act_qmaster'} does not exist (check sge_root and sge_cell)"]
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_missing_drmaa_library_is_named(tmp_path):
+    cell = tmp_path / "sge" / "default" / "common"
+    cell.mkdir(parents=True)
+    (cell / "act_qmaster").write_text("localhost\n")
+    done = _serve(tmp_path, "--sge-root", str(tmp_path / "sge"), "--drmaa-library", str(tmp_path / "libdrmaa.so"))
+    assert done.returncode == 2
+    assert f"DRMAA library not found: {tmp_path / 'libdrmaa.so'}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_settings_are_exported_for_the_library(tmp_path):
+    cell = tmp_path / "sge" / "mycell" / "common"
+    cell.mkdir(parents=True)
+    (cell / "act_qmaster").write_text("localhost\n")
+    lib = tmp_path / "libdrmaa.so.1.0"
+    lib.write_bytes(b"")
+    environ = {}
+    configure_environment({"sge_root": str(tmp_path / "sge"), "sge_cell": "mycell", "drmaa_library": str(lib)},
+                          environ)
+    assert environ == {"SGE_ROOT": str(tmp_path / "sge"), "SGE_CELL": "mycell", "DRMAA_LIBRARY_PATH": str(lib)}
+
+
+def test_missing_python_package_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "drmaa", None)  # makes `import drmaa` raise ImportError
+    with pytest.raises(ExecutorUnavailable, match=r"the Python package 'drmaa' is not installed \(pip install"):
+        Session().module()
