@@ -1,0 +1,79 @@
+"""A Grid Engine qmaster that dies mid-run: Error rows with a reason, jobs that end meanwhile still count,
+and plugin jobs run again once it is back. Slow (a qmaster restart takes 10-20 s)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, _copy_data_dir, make_settings
+from gridengine_gate import need_gridengine
+from runplugins import add_plugin, job_rows
+from torrentlite.app import build_app
+
+pytestmark = pytest.mark.slow
+RESULT = 1
+QMASTER_PID = Path("/var/spool/gridengine/qmaster/qmaster.pid")
+
+
+def start_grid_engine() -> None:
+    subprocess.run(["bash", str(REPO / "scripts" / "gridengine_localhost.sh")], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+
+
+@pytest.fixture
+def gapp(demo_template, tmp_path):
+    need_gridengine()
+    data_dir = _copy_data_dir(demo_template, tmp_path / "data")
+    app = build_app(make_settings(data_dir, executor="drmaa", plugin_slots=4, plugin_memory_floor_mb=0,
+                                  drmaa_lost_after=4))
+    app.plugins, app.events = tmp_path / "plugins", tmp_path / "events"
+    yield app
+    app.close()
+    start_grid_engine()  # whatever happened, leave a running Grid Engine behind
+
+
+def states(app, pr_id):
+    return [r["state"] for r in job_rows(app.store, pr_id)]
+
+
+def tick_until(app, predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        app.scheduler.tick()
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_qmaster_gone_mid_run_and_back(gapp):
+    add_plugin(gapp.store, gapp.plugins, gapp.events, "Finisher",
+               "while not os.path.exists('go'): time.sleep(0.1)")
+    add_plugin(gapp.store, gapp.plugins, gapp.events, "Lingerer", "time.sleep(40)")
+    add_plugin(gapp.store, gapp.plugins, gapp.events, "Late", "")
+    finisher, lingerer = gapp.scheduler.launch(RESULT, ["Finisher", "Lingerer"])
+    tick_until(gapp, lambda: all(Path(x["results_dir"], ".torrentlite").is_dir() for x in (finisher, lingerer)), 30)
+    lingering_job = job_rows(gapp.store, lingerer["pluginresult"])[0]["jobid"]
+
+    os.kill(int(QMASTER_PID.read_text()), signal.SIGKILL)
+    Path(finisher["results_dir"], "go").touch()
+    [late] = gapp.scheduler.launch(RESULT, ["Late"])
+    tick_until(gapp, lambda: "Started" not in states(gapp, finisher["pluginresult"]) + states(
+        gapp, lingerer["pluginresult"]) and states(gapp, late["pluginresult"]) == ["Error"], 90)
+    # The job that ended during the outage is read from its exit file; the one still running is given up.
+    assert states(gapp, finisher["pluginresult"]) == ["Completed"]
+    [lost] = job_rows(gapp.store, lingerer["pluginresult"])
+    assert lost["state"] == "Error" and lost["reason"].startswith("lost contact with Grid Engine for ")
+    [refused] = job_rows(gapp.store, late["pluginresult"])
+    assert refused["reason"].startswith("submission failed: cannot reach the Grid Engine qmaster")
+
+    start_grid_engine()
+    subprocess.run(["qdel", str(lingering_job)], capture_output=True)
+    [again] = gapp.scheduler.launch(RESULT, ["Late"])
+    assert gapp.scheduler.run_until_idle(timeout=60, interval=0.1)
+    assert states(gapp, again["pluginresult"]) == ["Completed"]
