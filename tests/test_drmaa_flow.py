@@ -162,11 +162,6 @@ def _serve(data_dir: Path, port: int) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
-def _get(url):
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        return json.load(resp)
-
-
 def test_restart_while_a_job_runs_on_grid_engine(demo_template, tmp_path):
     data_dir = _copy_data_dir(demo_template, tmp_path / "data")
     app = build_app(make_settings(data_dir))

@@ -57,3 +57,16 @@ def test_missing_python_package_is_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "drmaa", None)  # makes `import drmaa` raise ImportError
     with pytest.raises(ExecutorUnavailable, match=r"the Python package 'drmaa' is not installed \(pip install"):
         Session().module()
+
+
+def test_accounting_numbers_are_read_back_to_raw_values(monkeypatch):
+    from torrentlite.runner import gridengine
+
+    sample = ("==============================================================\n"
+              "qname        all.q                \nexit_status  3                   \n"
+              "ru_wallclock 4s\nru_maxrss    7.883KB\ncpu          0.025s\nmaxvmem      4.977MB\n")
+    monkeypatch.setattr(gridengine, "_run", lambda argv, timeout=20.0: sample)
+    fields = gridengine.accounting("10")
+    assert fields["exit_status"] == 3 and fields["ru_wallclock"] == 4 and fields["cpu"] == 0.025
+    assert round(fields["ru_maxrss"]) == 8072 and round(fields["maxvmem"] / 1024 ** 2, 3) == 4.977
+    assert "qname" not in fields

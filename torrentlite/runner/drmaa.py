@@ -283,7 +283,7 @@ class DrmaaExecutor(Executor):
                 returncode = int(info.exitStatus)
             usage = self._usage_from(info.resourceUsage or {}, run)
         if usage is None:
-            usage = self._usage_from(accounting(run.ge_id) or {}, run, accounting_names=True)
+            usage = self._usage_from(accounting(run.ge_id), run)
         outcome = read_outcome(run.job)
         timed_out = False
         limit = run.job.limits.wall_seconds
@@ -318,20 +318,17 @@ class DrmaaExecutor(Executor):
         drmaa = SESSION.module()
         try:
             return SESSION.call("wait", run.ge_id, drmaa.Session.TIMEOUT_NO_WAIT)
-        except (drmaa.errors.InvalidJobException, drmaa.errors.ExitTimeoutException, GridEngineUnavailable):
-            return None
         except Exception:
-            # A job deleted before it ran has no usage record: DRMAA_ERRNO_NO_RUSAGE as a plain Exception.
+            # InvalidJob (another session's job), ExitTimeout, an unreachable qmaster, or - for a job
+            # deleted before it ran - DRMAA_ERRNO_NO_RUSAGE, which drmaa raises as a plain Exception.
             return None
 
     def _usage(self, run: _GridJob) -> Usage:
         begun = read_started(run.job) or run.running_at
         return Usage(max(0.0, time.time() - begun) if begun else 0.0, 0.0, 0)
 
-    def _usage_from(self, fields: dict, run: _GridJob, accounting_names: bool = False) -> Usage:
-        if accounting_names:
-            # qacct prints "ru_wallclock 3s" and "maxrss 12.3M"-style values on some versions: numbers only.
-            fields = {k: str(v).split()[0].rstrip("s") for k, v in fields.items()}
+    def _usage_from(self, fields: dict, run: _GridJob) -> Usage:
+        """Usage from DRMAA's resource usage or qacct (same names; ``ru_maxrss`` in KiB)."""
         wall = _number(fields, "ru_wallclock") or self._observed_wall(run)
         cpu = _number(fields, "cpu") or (_number(fields, "ru_utime") + _number(fields, "ru_stime"))
         rss = int(_number(fields, "ru_maxrss") * 1024)

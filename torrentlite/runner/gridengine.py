@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -197,17 +198,24 @@ def job_counts() -> dict:
     return {"jobs": jobs, "queues": queues}
 
 
-def accounting(ge_id: str) -> Optional[dict]:
-    """``qacct -j`` fields of a finished job (None until Grid Engine has written its accounting record)."""
+_QACCT_NUMBER = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([KMGT]?)B?s?$")
+_SCALE = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+
+
+def accounting(ge_id: str) -> Dict[str, float]:
+    """Numeric ``qacct -j`` fields of a finished job (empty until Grid Engine has written its record).
+
+    qacct prints "4s", "0.025s", "4.977MB"; memory-like values are scaled back to the raw number (so
+    ``ru_maxrss`` is in KiB, as in DRMAA's resource usage).
+    """
     text = _run(["qacct", "-j", str(ge_id)], timeout=10.0)
-    if not text:
-        return None
-    fields = {}
-    for line in text.splitlines():
+    fields: Dict[str, float] = {}
+    for line in (text or "").splitlines():
         key, _, value = line.partition(" ")
-        if key and value.strip():
-            fields[key] = value.strip()
-    return fields or None
+        match = _QACCT_NUMBER.match(value.strip())
+        if key and match:
+            fields[key] = float(match.group(1)) * _SCALE[match.group(2)]
+    return fields
 
 
 __all__ = ["GridEngineUnavailable", "Session", "SESSION", "configure_environment", "has_tls_tunable",
