@@ -171,12 +171,20 @@ class Progress:
 
 def cmd_stop(args) -> int:
     """Stop a plugin result's running jobs (their whole process trees), whoever started them."""
-    from torrentlite.app import build_app
+    from torrentlite.app import StartupError, build_app
+    from torrentlite.cli import ensure_drmaa_loadable
 
-    app = build_app(_settings(args))
+    settings = _settings(args)
+    ensure_drmaa_loadable(settings)
+    app = build_app(settings)
     try:
         if not app.store.db.execute_sql('SELECT 1 FROM "pluginresult" WHERE id = ?', (args.pluginresult,)).fetchone():
             print(f"torrentlite: no plugin result {args.pluginresult}", file=sys.stderr)
+            return 2
+        try:
+            app.check_executor()
+        except StartupError as exc:
+            print(f"torrentlite: {exc}", file=sys.stderr)
             return 2
         stopped = app.scheduler.cancel(args.pluginresult)
         print(f"pluginresult {args.pluginresult}: {stopped} job(s) cancelled")
