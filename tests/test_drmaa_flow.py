@@ -225,3 +225,21 @@ def test_restart_while_a_job_runs_on_grid_engine(demo_template, tmp_path):
             if p.poll() is None:
                 p.terminate()
                 p.wait(10)
+
+
+def test_plugin_stop_from_the_command_line(gapp):
+    add_plugin(gapp.store, gapp.plugins, gapp.events, "Long", "time.sleep(120)")
+    [long] = gapp.scheduler.launch(RESULT, ["Long"])
+    tick_until(gapp, lambda: Path(long["results_dir"], ".torrentlite").is_dir())
+    [row] = job_rows(gapp.store, long["pluginresult"])
+    assert qstat_knows(row["jobid"])
+    # Without the glibc tunable in its environment: the command restarts itself with it.
+    env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    env["PYTHONPATH"] = str(REPO)
+    done = subprocess.run([sys.executable, "-m", "torrentlite", "plugin", "stop", str(long["pluginresult"]),
+                           "--data-dir", gapp.settings["data_dir"], "--executor", "drmaa"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "1 job(s) cancelled" in done.stdout
+    assert [r["state"] for r in job_rows(gapp.store, long["pluginresult"])] == ["Cancelled"]
+    assert not qstat_knows(row["jobid"])
