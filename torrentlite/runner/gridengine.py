@@ -1,6 +1,7 @@
 """Reaching Grid Engine: where it is, the one DRMAA session of this process, and qstat/qacct read-outs."""
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -116,6 +117,8 @@ class Session:
                                             "is sge_qmaster running?") from None
             except drmaa.errors.DrmaaException as exc:
                 raise GridEngineUnavailable(f"Grid Engine refused a DRMAA session: {_one_line(exc)}") from None
+            if self.token == "":
+                atexit.register(self.close)   # lets Grid Engine drop the session's records at exit
             self._session = session
             self.token = uuid.uuid4().hex
             try:
