@@ -42,7 +42,8 @@ OWN_POLICY=0
 cleanup() { [ "$OWN_POLICY" = 0 ] || rm -f /usr/sbin/policy-rc.d; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-qmaster_up() { qping -info "$HOST" 6444 qmaster 1 >/dev/null 2>&1 && qstat >/dev/null 2>&1; }
+qmaster_answers() { qping -info "$HOST" 6444 qmaster 1 >/dev/null 2>&1; }
+qmaster_up() { qmaster_answers && qstat >/dev/null 2>&1; }
 execd_up() { qping -info "$HOST" 6445 execd 1 >/dev/null 2>&1; }
 until_true() {  # until_true SECONDS COMMAND...: retry every 0.2 s
     local end=$(( $(date +%s) + $1 )); shift
@@ -54,9 +55,9 @@ stop_daemons() {
     command -v qconf >/dev/null 2>&1 || return 0
     if execd_up; then say "stopping execd"; qconf -ke "$HOST" >/dev/null 2>&1 || true
         until_true 30 not execd_up || say "execd still answers"; fi
-    if qping -info "$HOST" 6444 qmaster 1 >/dev/null 2>&1; then
+    if qmaster_answers; then
         say "stopping qmaster (takes about 10 s)"; qconf -km >/dev/null 2>&1 || true
-        until_true 40 not qping -info "$HOST" 6444 qmaster 1 || say "qmaster still answers"; fi
+        until_true 40 not qmaster_answers || say "qmaster still answers"; fi
 }
 
 case "${1:---start}" in
