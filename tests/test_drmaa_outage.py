@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def tick_until(app, predicate, timeout):
     raise AssertionError("condition not met in time")
 
 
-def test_qmaster_gone_mid_run_and_back(gapp):
+def test_qmaster_gone_mid_run_and_back(gapp, tmp_path):
     add_plugin(gapp.store, gapp.plugins, gapp.events, "Finisher",
                "while not os.path.exists('go'): time.sleep(0.1)")
     add_plugin(gapp.store, gapp.plugins, gapp.events, "Lingerer", "time.sleep(40)")
@@ -71,6 +72,15 @@ def test_qmaster_gone_mid_run_and_back(gapp):
     assert lost["state"] == "Error" and lost["reason"].startswith("lost contact with Grid Engine for ")
     [refused] = job_rows(gapp.store, late["pluginresult"])
     assert refused["reason"].startswith("submission failed: cannot reach the Grid Engine qmaster")
+
+    # A server started now refuses, naming what is missing.
+    done = subprocess.run([sys.executable, "-m", "torrentlite", "serve", "--data-dir", str(tmp_path / "other"),
+                           "--executor", "drmaa", "--port", "0"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        "torrentlite: cannot run plugin jobs with executor drmaa: cannot reach the Grid Engine qmaster (")
+    assert "is sge_qmaster running?" in done.stderr and "Traceback" not in done.stderr
 
     start_grid_engine()
     subprocess.run(["qdel", str(lingering_job)], capture_output=True)

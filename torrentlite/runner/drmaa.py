@@ -289,9 +289,13 @@ class DrmaaExecutor(Executor):
         limit = run.job.limits.wall_seconds
         if run.timed_out or (outcome is None and limit and not run.cancelled and usage.wall_seconds >= limit):
             timed_out = True      # killed at the hard limit before the launch script could record it
-        if not missing:
-            missing = f"{VANISHED}: Grid Engine no longer knows job {run.ge_id}" if gone else \
-                "Grid Engine ended the job before its launch script recorded a status"
+        if not missing and gone:
+            missing = f"{VANISHED}: Grid Engine no longer knows job {run.ge_id}"
+        elif not missing and read_started(run.job) is None:
+            missing = ("Grid Engine ended the job before its launch script started (is the data directory "
+                       "shared at the same path with the execution host?)")
+        elif not missing:
+            missing = "Grid Engine ended the job before its launch script recorded a status"
         state, code, reason = conclude(run.job, returncode=returncode, timed_out=timed_out,
                                        cancelled=run.cancelled, missing=missing)
         leftovers = _kill_token_holders(run.token)
