@@ -59,7 +59,9 @@ def tick_until(app, predicate, timeout=30.0):
 
 
 def test_outcomes_job_numbers_and_usage(gapp):
-    add_plugin(gapp.store, gapp.plugins, gapp.events, "Fine", 'open("job_id", "w").write(os.environ["JOB_ID"])')
+    gapp.settings.update(drmaa_queue="all.q", drmaa_slots=2)   # -q all.q -pe smp 2
+    add_plugin(gapp.store, gapp.plugins, gapp.events, "Fine",
+               'open("job_id", "w").write(os.environ["JOB_ID"] + " " + os.environ["NSLOTS"])')
     add_plugin(gapp.store, gapp.plugins, gapp.events, "Broken", "raise RuntimeError('boom')")
     out = {o["plugin"]: o for o in gapp.scheduler.launch(RESULT, ["Fine", "Broken"])}
     assert [r["state"] for r in job_rows(gapp.store)] == ["Queued", "Queued"]
@@ -69,7 +71,7 @@ def test_outcomes_job_numbers_and_usage(gapp):
     assert (fine["state"], broken["state"]) == ("Completed", "Error")
     assert "exit status 1" in broken["reason"]
     # The row carries Grid Engine's job number, which the job saw as JOB_ID.
-    assert str(fine["jobid"]) == Path(out["Fine"]["results_dir"], "job_id").read_text()
+    assert Path(out["Fine"]["results_dir"], "job_id").read_text() == f"{fine['jobid']} 2"
     executor, meta, external = gapp.store.db.execute_sql(
         'SELECT executor, executor_meta, external_id FROM "PluginResultJob" WHERE grid_engine_jobid = ?',
         (fine["jobid"],)).fetchone()

@@ -70,3 +70,15 @@ def test_accounting_numbers_are_read_back_to_raw_values(monkeypatch):
     assert fields["exit_status"] == 3 and fields["ru_wallclock"] == 4 and fields["cpu"] == 0.025
     assert round(fields["ru_maxrss"]) == 8072 and round(fields["maxvmem"] / 1024 ** 2, 3) == 4.977
     assert "qname" not in fields
+
+
+def test_native_specification_from_settings_and_limits():
+    from torrentlite.runner.drmaa import DrmaaExecutor
+    from torrentlite.runner.executor import JobSpec, Limits
+
+    job = JobSpec(job_id=1, name="P", script="/x", limits=Limits(wall_seconds=86400, memory_bytes=8 * 1024 ** 3))
+    executor = DrmaaExecutor({"drmaa_queue": "plugin.q", "drmaa_slots": 2, "drmaa_parallel_env": "smp",
+                              "drmaa_native_spec": " -P plugins "})
+    assert executor.native_specification(job) == \
+        "-q plugin.q -pe smp 2 -l s_rt=86400,h_rt=86405,h_vmem=8192M -P plugins"
+    assert DrmaaExecutor({}).native_specification(JobSpec(job_id=2, name="P", script="/x")) == ""

@@ -91,7 +91,7 @@ class DrmaaExecutor(Executor):
     def __init__(self, settings: Optional[dict] = None, timeout_kill_after: float = TIMEOUT_KILL_AFTER,
                  lost_after: Optional[float] = None) -> None:
         super().__init__()
-        self.settings = dict(settings or {})
+        self.settings = settings if settings is not None else {}
         self.timeout_kill_after = timeout_kill_after
         self.lost_after = float(self.settings.get("drmaa_lost_after", 300.0) if lost_after is None else lost_after)
         self._jobs: Dict[str, _GridJob] = {}
