@@ -232,7 +232,7 @@ def add_parser(subparsers, add_setting_flags) -> None:
                                  add_setting_flags)
                 stop = action.add_parser("stop", help="stop a plugin result's running jobs")
                 stop.add_argument("pluginresult", type=row_id, help="plugin result primary key")
-                add_setting_flags(stop)
+                add_setting_flags(stop, PLUGIN_JOBS)
                 stop.set_defaults(func=cmd_stop)
     p = subparsers.add_parser("run-pipeline", help="run the plan-selected plugins of a report through all levels")
     p.add_argument("result", type=row_id, help="report (results) primary key")
