@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, _copy_data_dir, make_settings
+from conftest import REPO, _copy_data_dir, free_port, make_settings
 from gridengine_gate import need_gridengine
 from runplugins import add_plugin, job_rows
 from torrentlite.app import build_app
@@ -91,7 +91,7 @@ def test_qmaster_gone_mid_run_and_back(gapp, tmp_path):
 
     # A server started now refuses, naming what is missing.
     done = subprocess.run([sys.executable, "-m", "torrentlite", "serve", "--data-dir", str(tmp_path / "other"),
-                           "--executor", "drmaa", "--port", "0"], capture_output=True, text=True, timeout=120,
+                           "--executor", "drmaa", "--port", str(free_port())], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith(

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, free_port
 from torrentlite.runner.executor import ExecutorUnavailable
 from torrentlite.runner.gridengine import Session, configure_environment
 
@@ -18,7 +18,7 @@ def _serve(tmp_path, *extra, env=None):
     environ.update(env or {})
     environ["PYTHONPATH"] = str(REPO)
     return subprocess.run([sys.executable, "-m", "torrentlite", "serve", "--data-dir", str(tmp_path / "data"),
-                           "--port", "0", "--executor", "drmaa", *extra],
+                           "--port", str(free_port()), "--executor", "drmaa", *extra],
                           capture_output=True, text=True, env=environ, timeout=60)
 
 
