@@ -77,7 +77,8 @@ def svg_plot(runs: list[dict], path: Path) -> None:
     names = list(runs[0]["figures"])
     xs = [math.log10(r["n"]) for r in runs]
     values = [r["figures"][name]["p50"] for r in runs for name in names]
-    lo, hi = math.log10(max(min(values), 0.05)), math.log10(max(values) * 1.5)
+    # Whole decades, so the axis always shows at least two labelled ticks.
+    lo, hi = math.floor(math.log10(max(min(values), 0.05))), math.ceil(math.log10(max(values) * 1.01))
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
 
     def px(x):

@@ -1,6 +1,8 @@
-"""Benchmark the plugin scheduler: launch latency over HTTP, drain throughput vs bare subprocess, idle CPU.
+"""Benchmark the plugin scheduler: launch latency over HTTP, drain throughput vs bare subprocess, idle CPU, and
+the local executor beside the DRMAA one (Grid Engine) on latency and the drain of 100 trivial jobs.
 
 Usage: python scripts/bench_scheduler.py [--launches 100] [--jobs 500] [--slots 4] [--idle 10]
+                                         [--executors local,drmaa] [--compare-launches 20] [--compare-jobs 100]
 """
 from __future__ import annotations
 
@@ -30,9 +32,9 @@ from torrentlite.setup_data import initialize  # noqa: E402
 LAUNCH_SH = '#!/bin/bash\nVERSION="1.0"\ndate +%s.%N > "$RESULTS_DIR/running"\n'
 
 
-def setup(root: Path, slots: int):
-    settings = resolve({"data_dir": str(root / "data"), "plugin_slots": slots, "plugin_memory_floor_mb": 0},
-                       environ={})
+def setup(root: Path, slots: int, executor: str = "local"):
+    settings = resolve({"data_dir": str(root / "data"), "plugin_slots": slots, "plugin_memory_floor_mb": 0,
+                        "executor": executor}, environ={})
     app = build_app(settings)
     initialize(settings, app.store, demo_data=True)
     folder = root / "plugins" / "Trivial"
@@ -90,7 +92,7 @@ def _active(app) -> int:
         "SELECT COUNT(*) FROM \"PluginResultJob\" WHERE state IN ('Queued','Started','Pending')").fetchone()[0]
 
 
-def bench_drain(app, jobs: int, slots: int):
+def bench_drain(app, jobs: int, slots: int, bare: bool = True):
     sched = app.scheduler
     sched.stop()
     t_launch = time.monotonic()
@@ -101,6 +103,8 @@ def bench_drain(app, jobs: int, slots: int):
     while _active(app):
         time.sleep(0.01)
     drained = time.monotonic() - t0
+    if not bare:
+        return t_launched, drained, None
     scripts = [(Path(x["results_dir"]) / "ion_plugin_Trivial_launch.sh", Path(x["results_dir"])) for x in launched]
 
     def run(item):
@@ -129,13 +133,41 @@ def bench_idle(app, seconds: float):
     return used() - before
 
 
+def compare(root: Path, executors, slots: int, launches: int, jobs: int) -> list:
+    """(executor, latencies in ms, drain seconds) for each executor, on fresh data directories."""
+    out = []
+    for name in executors:
+        app = setup(root / name, slots, name)
+        app.start()
+        try:
+            lat = bench_latency(app, launches)
+            _, drained, _ = bench_drain(app, jobs, slots, bare=False)
+        finally:
+            app.close()
+        out.append((name, lat, drained))
+    return out
+
+
+def _reexec_for_drmaa(executors) -> None:
+    """libdrmaa needs a glibc tunable set before the process starts: run this script again with it."""
+    from torrentlite.runner.gridengine import has_tls_tunable, with_tls_tunable
+
+    if "drmaa" in executors and not has_tls_tunable(os.environ):
+        os.execve(sys.executable, [sys.executable, *sys.argv], with_tls_tunable(os.environ))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--launches", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=500)
     ap.add_argument("--slots", type=int, default=4)
     ap.add_argument("--idle", type=float, default=10.0)
+    ap.add_argument("--executors", default="local,drmaa", help="executors compared (comma-separated)")
+    ap.add_argument("--compare-launches", type=int, default=20)
+    ap.add_argument("--compare-jobs", type=int, default=100)
     args = ap.parse_args()
+    executors = [e for e in args.executors.split(",") if e]
+    _reexec_for_drmaa(executors)
     root = Path(tempfile.mkdtemp(prefix="tl-bench-"))
     try:
         app = setup(root, args.slots)
@@ -161,8 +193,23 @@ def main():
         print(f"{'measure'.ljust(width)}  {'value':>22}  target")
         for name, value, target in rows:
             print(f"{name.ljust(width)}  {value:>22}  {target}")
+        side = compare(root / "compare", executors, args.slots, args.compare_launches, args.compare_jobs)
+        print()
+        head = [f"executors, {args.slots} slots"] + [name for name, _, _ in side]
+        table = [
+            [f"submit -> running p50 ({args.compare_launches} launches)"] +
+            [f"{statistics.median(lat):.0f} ms" for _, lat, _ in side],
+            ["submit -> running p99"] + [f"{pct(lat, 99):.0f} ms" for _, lat, _ in side],
+            [f"drain {args.compare_jobs} trivial jobs"] + [f"{drained:.2f} s" for _, _, drained in side],
+        ]
+        width = max(len(r[0]) for r in table + [head])
+        for row in [head] + table:
+            print(row[0].ljust(width) + "".join(f"  {cell:>12}" for cell in row[1:]))
         print(json.dumps({"p50_ms": statistics.median(lat), "p99_ms": pct(lat, 99), "drain_s": drained,
-                          "bare_s": bare, "idle_cpu_s": idle_cpu, "cpu_tick_s": tick}))
+                          "bare_s": bare, "idle_cpu_s": idle_cpu, "cpu_tick_s": tick,
+                          "executors": {name: {"p50_ms": statistics.median(lat), "p99_ms": pct(lat, 99),
+                                               f"drain_{args.compare_jobs}_s": drained}
+                                        for name, lat, drained in side}}))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

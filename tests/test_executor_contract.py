@@ -2,31 +2,37 @@
 import itertools
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
-from torrentlite.runner.executor import InlineExecutor, JobSpec, Limits, UnknownJob
+from gridengine_gate import need_gridengine
+from torrentlite.runner.drmaa import DrmaaExecutor
+from torrentlite.runner.executor import VANISHED, InlineExecutor, JobSpec, Limits, UnknownJob
 from torrentlite.runner.launchscript import launch_args, render_launch_script, write_startplugin
 from torrentlite.runner.local import LocalExecutor
 from torrentlite.runner.outcome import JOB_TOKEN_ENV, exit_path
 from torrentlite.runner.states import ACTIVE, JobState
 
-# Adding an executor is one line here (e.g. a DRMAA executor with a fake session).
+# Adding an executor is one line here. "drmaa" runs on a real Grid Engine (see gridengine_gate).
 EXECUTORS = {
     "inline": lambda: InlineExecutor(timeout_kill_after=2.0),
     "local": lambda: LocalExecutor(timeout_kill_after=2.0),
+    "drmaa": lambda: DrmaaExecutor(timeout_kill_after=2.0),
 }
 # Executors whose submit() returns while the job is still running.
-ASYNC = {"local"}
+ASYNC = {"local", "drmaa"}
 
 _ids = itertools.count(int(time.time() * 1000) % 10**9)
 
 
 @pytest.fixture(params=sorted(EXECUTORS))
 def kind(request):
+    if request.param == "drmaa":
+        need_gridengine()
     return request.param
 
 
@@ -187,9 +193,11 @@ def test_environment_is_clean_and_complete(executor, tmp_path, monkeypatch):
     monkeypatch.setenv("TORRENTLITE_SERVER_SECRET", "must-not-leak")
     job = make_job(tmp_path, 'env > env.txt; [ -d "$TMPDIR" ] && [ -w "$TMPDIR" ] && echo tmp-ok > tmp.txt',
                    env={"API_KEY_FOR_TEST": "k1"})
-    run_to_end(executor, executor.submit(job))
+    eid = executor.submit(job)
+    run_to_end(executor, eid)
     env = dict(line.split("=", 1) for line in (job.workdir / "env.txt").read_text().splitlines() if "=" in line)
-    assert env["JOB_ID"] == str(job.job_id)
+    # JOB_ID is the number stored as PluginResultJob.grid_engine_jobid: Grid Engine's own on a cluster.
+    assert env["JOB_ID"] == str(executor.describe(eid).get("grid_engine_jobid", job.job_id))
     assert env["JOB_NAME"] == job.name
     assert env["NSLOTS"] == "1"
     assert env["HOSTNAME"]
@@ -245,7 +253,7 @@ def test_recover_process_gone_without_exit_file(kind, tmp_path):
 
     status = EXECUTORS[kind]().recover(eid, meta)
     assert status.state is JobState.ERROR
-    assert status.reason == "process vanished (server restart)"
+    assert status.reason.startswith(VANISHED)
 
 
 def test_recover_killed_while_server_was_down(kind, tmp_path):
@@ -256,12 +264,17 @@ def test_recover_killed_while_server_was_down(kind, tmp_path):
     wait_for(lambda: first.poll(eid).state is JobState.STARTED)
     meta = first.describe(eid)
     first.close()
-    os.killpg(meta["pid"], signal.SIGKILL)
-    wait_for(lambda: gone(meta["pid"]))
+    if kind == "drmaa":
+        subprocess.run(["qdel", str(meta["grid_engine_jobid"])], check=True, capture_output=True)
+        wait_for(lambda: subprocess.run(["qstat", "-j", str(meta["grid_engine_jobid"])],
+                                        capture_output=True).returncode != 0)
+    else:
+        os.killpg(meta["pid"], signal.SIGKILL)
+        wait_for(lambda: gone(meta["pid"]))
 
     status = EXECUTORS[kind]().recover(eid, meta)
     assert status.state is JobState.ERROR
-    assert "vanished" in status.reason
+    assert "vanished" in status.reason or "Grid Engine" in status.reason
 
 
 def test_recover_uses_the_exit_file(kind, tmp_path):

@@ -179,3 +179,18 @@ def test_stopping_never_loses_the_recorded_usage(env):
             assert row["usage"] and row["usage"]["wall_seconds"] > 0, row
     finally:
         env.sched.stop()
+
+
+def test_sgejobs_counts_the_local_queue(env):
+    add_plugin(env.store, env.plugins, env.events, "Long", "time.sleep(60)")
+    add_plugin(env.store, env.plugins, env.events, "After", "", depends=["Long"])
+    env.sched.launch(1, ["Long", "After"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and [r["state"] for r in job_rows(env.store)] != ["Started", "Queued"]:
+        env.sched.tick()
+        time.sleep(0.05)
+    counts = env.client.get(f"{API}/torrentsuite/sgejobs/").json()
+    assert counts == {"total_jobs": 2, "analysis_jobs": 0, "plugin_jobs": 2, "pending_jobs": 1,
+                      "queues": {"local": {"running": 1}}}
+    for row in env.client.get(f"{API}/results/1/pluginresults/").json():
+        env.sched.cancel(row["id"])

@@ -15,6 +15,7 @@ from torrentlite.api.write import WriteHandler
 from torrentlite.api.write_endpoints import register as register_writes
 from torrentlite.datamgmt.filemonitor import Downloads
 from torrentlite.datamgmt.worker import DmWorker
+from torrentlite.runner.executor import ExecutorUnavailable
 from torrentlite.runner.ownership import SchedulerLock
 from torrentlite.settings import Settings
 from torrentlite.store.db import Store
@@ -48,6 +49,7 @@ class App:
         """
         if self.scheduler is None:
             return
+        self.check_executor()
         if not self.scheduler_lock.acquire():
             raise StartupError(f"another torrentlite process (pid {self.scheduler_lock.owner_pid()}) already "
                                f"serves {self.settings.data_path}; stop it or use another --data-dir")
@@ -56,6 +58,19 @@ class App:
             self.dm_worker.start()
         if self.downloads is not None:
             self.downloads.resume_unfinished()
+
+    def check_executor(self) -> str:
+        """Make sure plugin jobs can run (e.g. Grid Engine is reachable); return what they run on.
+
+        :raises StartupError: with the one message that says what is missing.
+        """
+        if self.scheduler is None:
+            return ""
+        try:
+            return self.scheduler.executor.check()
+        except ExecutorUnavailable as exc:
+            raise StartupError(f"cannot run plugin jobs with executor {self.settings.get('executor', 'local')}: "
+                               f"{exc}") from None
 
     def close(self) -> None:
         if self.downloads is not None:

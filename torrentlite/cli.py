@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -12,6 +13,28 @@ from torrentlite.cli_common import (ALL, DATA, CliError, add_setting_flags, exis
 from torrentlite.settings import Settings, SettingsError, help_text
 
 log = logging.getLogger("torrentlite")
+
+
+# True when main() reads the real command line, so the process may re-execute itself with it.
+_FROM_COMMAND_LINE = False
+
+
+def ensure_drmaa_loadable(settings: Settings) -> None:
+    """Restart this command with the glibc tunable libdrmaa needs when it is not set (executor drmaa).
+
+    glibc reads the tunable only when a process starts, so it cannot be set from within.
+    """
+    if settings.get("executor") != "drmaa" or not _FROM_COMMAND_LINE or os.environ.get("TORRENTLITE_REEXEC"):
+        return
+    from torrentlite.runner.gridengine import has_tls_tunable, with_tls_tunable
+
+    if has_tls_tunable(os.environ):
+        return
+    env = with_tls_tunable(os.environ)
+    env["TORRENTLITE_REEXEC"] = "1"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "torrentlite", *sys.argv[1:]], env)
 
 
 def _settings(args) -> Settings:
@@ -34,6 +57,7 @@ def cmd_serve(args) -> int:
     settings = _settings(args)
     new_dir = not settings.db_path.exists()
     if not args.get:
+        ensure_drmaa_loadable(settings)
         from torrentlite.serving import check_port_free
 
         try:  # before a new data directory is made for a server that could not start
@@ -74,6 +98,7 @@ def cmd_serve(args) -> int:
     if report.loaded_demo:
         print(f"  loaded the demo runs ({report.loaded_demo} rows)")
     print(f"  serving {url}")
+    print(f"  plugin jobs: {app.check_executor()}")
     # The key is shown once, by the start that creates it; later starts say where to get it, so
     # output kept by a service manager holds it at most once.
     if new_key:
@@ -209,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    global _FROM_COMMAND_LINE
+    _FROM_COMMAND_LINE = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):

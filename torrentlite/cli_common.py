@@ -10,7 +10,9 @@ from torrentlite.settings import SETTINGS, SETTINGS_BY_NAME, Settings, resolve
 DATA = ("data_dir", "db_driver")
 # What running plugin jobs in this process needs on top of that.
 PLUGIN_JOBS = DATA + ("host", "port", "web_root", "log_level", "plugin_slots", "plugin_memory_floor_mb",
-                      "plugin_wall_limit", "plugin_memory_limit_mb", "plugin_nice")
+                      "plugin_wall_limit", "plugin_memory_limit_mb", "plugin_nice", "executor", "drmaa_queue",
+                      "drmaa_slots", "drmaa_parallel_env", "drmaa_native_spec", "drmaa_library", "sge_root",
+                      "sge_cell", "drmaa_lost_after")
 ALL = tuple(s.name for s in SETTINGS)
 
 

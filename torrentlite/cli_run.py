@@ -15,13 +15,16 @@ def _settings(args):
 
 
 def _run(args, launch) -> int:
-    from torrentlite.app import build_app
+    from torrentlite.app import StartupError, build_app
     from torrentlite.logs import setup_logging
     from torrentlite.runner.scheduler import LaunchError
     from torrentlite.runner.startplugin import fetch
     from torrentlite.setup_data import initialize
 
     settings = _settings(args)
+    from torrentlite.cli import ensure_drmaa_loadable
+
+    ensure_drmaa_loadable(settings)
     setup_logging(settings)  # jobs run here are logged in the data directory like the server's
     app = build_app(settings)
     initialize(settings, app.store)
@@ -30,6 +33,11 @@ def _run(args, launch) -> int:
         # With a server running on this data directory, its scheduler runs the jobs queued here.
         owner = app.scheduler_lock.acquire()
         if owner:
+            try:
+                app.check_executor()
+            except StartupError as exc:
+                print(f"torrentlite: {exc}", file=sys.stderr)
+                return 2
             scheduler.recover()
         try:
             launched = launch(scheduler)
@@ -163,12 +171,20 @@ class Progress:
 
 def cmd_stop(args) -> int:
     """Stop a plugin result's running jobs (their whole process trees), whoever started them."""
-    from torrentlite.app import build_app
+    from torrentlite.app import StartupError, build_app
+    from torrentlite.cli import ensure_drmaa_loadable
 
-    app = build_app(_settings(args))
+    settings = _settings(args)
+    ensure_drmaa_loadable(settings)
+    app = build_app(settings)
     try:
         if not app.store.db.execute_sql('SELECT 1 FROM "pluginresult" WHERE id = ?', (args.pluginresult,)).fetchone():
             print(f"torrentlite: no plugin result {args.pluginresult}", file=sys.stderr)
+            return 2
+        try:
+            app.check_executor()
+        except StartupError as exc:
+            print(f"torrentlite: {exc}", file=sys.stderr)
             return 2
         stopped = app.scheduler.cancel(args.pluginresult)
         print(f"pluginresult {args.pluginresult}: {stopped} job(s) cancelled")
@@ -216,7 +232,7 @@ def add_parser(subparsers, add_setting_flags) -> None:
                                  add_setting_flags)
                 stop = action.add_parser("stop", help="stop a plugin result's running jobs")
                 stop.add_argument("pluginresult", type=row_id, help="plugin result primary key")
-                add_setting_flags(stop)
+                add_setting_flags(stop, PLUGIN_JOBS)
                 stop.set_defaults(func=cmd_stop)
     p = subparsers.add_parser("run-pipeline", help="run the plan-selected plugins of a report through all levels")
     p.add_argument("result", type=row_id, help="report (results) primary key")

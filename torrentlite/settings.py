@@ -134,6 +134,21 @@ SETTINGS = (
             "environment Python 2 plugins run in (default: python2.7 or python2 on PATH, else a pyenv 2.7)."),
     Setting("dm_check_interval", 60.0, "Seconds between checks of the automatic data-management actions "
             "(Torrent Suite: 60).", _non_negative_float),
+    Setting("executor", "local", "Where plugin jobs run: local (subprocesses of this server) or drmaa (a Grid "
+            "Engine cluster, through DRMAA; needs the 'drmaa' extra). With drmaa, plugin_slots is how many jobs "
+            "are handed to the cluster at once.", str, ("local", "drmaa")),
+    Setting("drmaa_queue", "", "Grid Engine queue for plugin jobs (-q; empty: the cluster's choice)."),
+    Setting("drmaa_slots", 1, "Slots per plugin job; above 1 the job asks for a parallel environment "
+            "(-pe <drmaa_parallel_env> N).", _positive_int),
+    Setting("drmaa_parallel_env", "smp", "Parallel environment used when drmaa_slots is above 1."),
+    Setting("drmaa_native_spec", "", "Further qsub options for every plugin job, e.g. \"-l h_vmem=8G -P plugins\". "
+            "plugin_wall_limit and plugin_memory_limit_mb already become -l s_rt/h_rt and h_vmem."),
+    Setting("drmaa_library", "", "Path of libdrmaa.so.1.0 (default: $DRMAA_LIBRARY_PATH, else Debian's "
+            "/usr/lib/gridengine-drmaa/lib/libdrmaa.so.1.0)."),
+    Setting("sge_root", "", "Grid Engine installation (default: $SGE_ROOT, else /var/lib/gridengine)."),
+    Setting("sge_cell", "", "Grid Engine cell (default: $SGE_CELL, else default)."),
+    Setting("drmaa_lost_after", 300.0, "Seconds a running job may go without an answer from Grid Engine "
+            "before it is recorded as Error.", _non_negative_float),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 

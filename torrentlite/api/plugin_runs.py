@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 
 from torrentlite.api.errors import ApiError, bad_request
 from torrentlite.api.http import Api, Call, Response
+from torrentlite.runner.executor import ExecutorUnavailable
 from torrentlite.runner.local import LocalExecutor
 from torrentlite.runner.scheduler import LaunchError, RunLevelScheduler
 from torrentlite.runner.startplugin import fetch_one
+from torrentlite.runner.states import JobState
 from torrentlite.store.models import column, fk_column
 
 log = logging.getLogger("torrentlite.api")
@@ -41,8 +45,38 @@ def plugin_results(api: Api, result_pk: int, major_only: bool = False) -> list:
     return out
 
 
+def sge_job_counts(scheduler: RunLevelScheduler) -> dict:
+    """§7.9 ``torrentsuite/sgejobs/``: jobs on the queue; Grid Engine's own list when jobs run there.
+
+    Torrent Suite counts analysis jobs (www-data) and plugin jobs (its daemon's user); here plugin jobs
+    are those of the user this server runs as. ``queues`` adds the running jobs per queue.
+    """
+    counts = getattr(scheduler.executor, "counts", None)
+    if counts is None:
+        active = dict(scheduler.db.execute_sql(
+            'SELECT state, COUNT(*) FROM "PluginResultJob" WHERE state IN (?, ?, ?) GROUP BY state',
+            (JobState.QUEUED.value, JobState.PENDING.value, JobState.STARTED.value)).fetchall())
+        total = sum(active.values())
+        return {"total_jobs": total, "analysis_jobs": 0, "plugin_jobs": total,
+                "pending_jobs": total - active.get(JobState.STARTED.value, 0),
+                "queues": {"local": {"running": active.get(JobState.STARTED.value, 0)}}}
+    try:
+        listing = counts()
+    except ExecutorUnavailable as exc:
+        raise ApiError(503, {"error": str(exc)}) from None
+    me = pwd.getpwuid(os.getuid()).pw_name
+    jobs = listing["jobs"]
+    return {"total_jobs": len(jobs), "analysis_jobs": sum(1 for j in jobs if j["owner"] == "www-data"),
+            "plugin_jobs": sum(1 for j in jobs if j["owner"] == me),
+            "pending_jobs": sum(1 for j in jobs if not j["running"]), "queues": listing["queues"]}
+
+
 def build_scheduler(store, settings) -> RunLevelScheduler:
-    """The scheduler for this server, running plugin jobs as local subprocesses (not started)."""
+    """The scheduler for this server (not started), with the executor the ``executor`` setting names."""
+    if settings.get("executor") == "drmaa":
+        from torrentlite.runner.drmaa import DrmaaExecutor
+
+        return RunLevelScheduler(store, DrmaaExecutor(settings), settings)
     return RunLevelScheduler(store, LocalExecutor(), settings)
 
 
@@ -91,6 +125,10 @@ def register(api: Api, scheduler: RunLevelScheduler) -> None:
         return Response(202, {"plugins": [{k: v for k, v in item.items() if k not in ("apikey", "config")}
                                           for item in launched]})
 
+    @api.endpoint("torrentsuite", "sgejobs/", ("GET",))
+    def sgejobs(call: Call) -> Response:
+        return Response(200, sge_job_counts(scheduler))
+
     @api.endpoint("results", r"(?P<pk>\d+)/pluginresults/", ("GET",))
     def list_results(call: Call) -> Response:
         major = (call.params.get("major") or [""])[-1].lower() in ("true", "1")
@@ -112,4 +150,4 @@ def register(api: Api, scheduler: RunLevelScheduler) -> None:
         return Response(204)
 
 
-__all__ = ["register", "plugin_results"]
+__all__ = ["register", "plugin_results", "sge_job_counts", "build_scheduler"]

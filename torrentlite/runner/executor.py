@@ -77,6 +77,10 @@ class JobStatus:
         return self.state.is_terminal
 
 
+class ExecutorUnavailable(RuntimeError):
+    """The executor cannot run jobs from this process; the message says what is missing."""
+
+
 class UnknownJob(KeyError):
     """The executor has no job with this external id (never submitted here, or forgotten by ``close``)."""
 
@@ -98,6 +102,13 @@ class Executor(ABC):
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+
+    def check(self) -> str:
+        """Make sure jobs can be run from this process (at start-up); return what they run on.
+
+        :raises ExecutorUnavailable: one message naming what is missing.
+        """
+        return f"{self.name} executor"
 
     def submit(self, job: JobSpec) -> str:
         """Start ``job`` and return its external id.
@@ -405,6 +416,6 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-__all__ = ["Limits", "JobSpec", "Usage", "JobStatus", "UnknownJob", "Executor", "InlineExecutor",
+__all__ = ["Limits", "JobSpec", "Usage", "JobStatus", "UnknownJob", "ExecutorUnavailable", "Executor", "InlineExecutor",
            "rotate_log", "job_environment", "launch_command", "start_process", "reap", "wait_exit",
            "LOG_NAME", "VANISHED"]

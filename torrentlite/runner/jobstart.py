@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from .executor import JobSpec, Limits
+from .executor import ExecutorUnavailable, JobSpec, Limits
 from .inspect import PLUGINLIB
 from .jobend import ACTIVE_SQL, now_text
 from .launchscript import launch_args, render_launch_script, write_startplugin
@@ -27,7 +27,6 @@ class Starting:
         return Limits(wall_seconds=wall or None, memory_bytes=int(memory * 1024 * 1024) or None,
                       nice=int(self.settings.get("plugin_nice", 10)))
 
-
     def _start_one(self, job: dict, now: Optional[float]) -> bool:
         jobid = job["grid_engine_jobid"]
         meta = dict(job.get("executor_meta") or {})
@@ -44,18 +43,30 @@ class Starting:
         try:
             external = self.executor.submit(spec)
             described = self.executor.describe(external)
+        except ExecutorUnavailable as exc:
+            log.error("(%s) submission failed: %s", jobid, exc)
+            self._finish(job, JobState.ERROR, reason=f"submission failed: {exc}", now=now)
+            job["state"] = "done"
+            return False
         except Exception as exc:
             log.exception("(%s) submission failed", jobid)
             self._finish(job, JobState.ERROR, reason=f"submission failed: {exc}", now=now)
             job["state"] = "done"
             return False
         meta["executor"] = described
+        # On Grid Engine the row takes the cluster's job number (JOB_ID inside the job), as in Torrent Suite;
+        # holds keep naming the number the job was queued under (see scheduler._hold_ids).
+        grid_id = int(described.get("grid_engine_jobid") or jobid)
+        if grid_id != jobid:
+            meta["queued_as"] = jobid
         with self.store.write():
             self.db.execute_sql(
                 f'UPDATE "PluginResultJob" SET state = ?, starttime = ?, external_id = ?, executor = ?, '
-                f'executor_meta = ? WHERE id = ? AND state IN {ACTIVE_SQL}',
-                (JobState.STARTED.value, stamp, external, self.executor.name, json.dumps(meta), job["id"]))
-        job.update(state=JobState.STARTED.value, external_id=external, executor_meta=meta)
+                f'executor_meta = ?, grid_engine_jobid = ? WHERE id = ? AND state IN {ACTIVE_SQL}',
+                (JobState.STARTED.value, stamp, external, self.executor.name, json.dumps(meta), grid_id,
+                 job["id"]))
+        job.update(state=JobState.STARTED.value, external_id=external, executor_meta=meta,
+                   grid_engine_jobid=grid_id)
         log.info("(%s) started %s level %s in %s", jobid, meta.get("plugin", {}).get("name"), meta.get("level"),
                  meta.get("results_dir"))
         return True

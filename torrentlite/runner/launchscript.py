@@ -389,6 +389,8 @@ def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Pat
         f"VERSION={q(version)}\n\n",
         shell_functions(),
         "tl_started\n",
+        # Grid Engine's shepherd starts jobs privileged, so glibc strips TMPDIR; it keeps TMP (same folder).
+        'if [ -z "${TMPDIR:-}" ] && [ -n "${TMP:-}" ]; then export TMPDIR=$TMP; fi\n',
         _HELPERS,
         'if [ -n "${http_proxy:-}" ]; then\n'
         '    echo "http_proxy=$http_proxy"\n'

@@ -25,6 +25,17 @@ BUSY_INTERVAL = 0.01      # seconds between ticks while jobs are queued or runni
 IDLE_INTERVAL = 5.0       # seconds between ticks with nothing to do (launches wake the loop at once)
 
 
+def _queued_as(job: dict) -> int:
+    """The job id a job was queued under (holds name it), even after Grid Engine gave the row its own."""
+    return int((job.get("executor_meta") or {}).get("queued_as") or job["grid_engine_jobid"])
+
+
+def _hold_ids(jobs: List[dict]) -> set:
+    """Ids a queued job's holds may name, of every job still active: queued-under ids and current ones."""
+    live = [j for j in jobs if j["state"] != "done"]
+    return {j["grid_engine_jobid"] for j in live} | {_queued_as(j) for j in live}
+
+
 class RunLevelScheduler(Launching, Starting, Finishing):
     """Turns launches into ``PluginResultJob`` rows and runs them through an executor.
 
@@ -122,7 +133,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
                         running += 1
             queued = [j for j in jobs if j["state"] in (JobState.QUEUED.value, JobState.PENDING.value)]
             if queued:
-                active_ids = {j["grid_engine_jobid"] for j in jobs if j["state"] != "done"}
+                active_ids = _hold_ids(jobs)
                 results = self._result_of([j["plugin_result_id"] for j in jobs])
                 for job in queued:
                     if self._awaiting_validation(job, now):
@@ -139,7 +150,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
                         break
                     if self._start_one(job, now):
                         running += 1
-                    active_ids = {j["grid_engine_jobid"] for j in jobs if j["state"] not in ("done",)}
+                    active_ids = _hold_ids(jobs)
             self._release_strays({j.get("external_id") for j in jobs if j["state"] != "done"})
             remaining = sum(1 for j in jobs if j["state"] != "done")
             self._busy = remaining > 0
@@ -209,7 +220,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
             for other in jobs:
                 if other is job or other["state"] == "done":
                     continue
-                if other["grid_engine_jobid"] < job["grid_engine_jobid"] and \
+                if _queued_as(other) < _queued_as(job) and \
                         results.get(other["plugin_result_id"]) == mine:
                     return False
         return True
