@@ -1,1 +1,32 @@
-"""The pages people use in a browser, and the report and plugin files served under /output/."""
+"""The Torrent Browser pages: sign-in, runs, reports, plugins, jobs, plans and status, with their static files."""
+from __future__ import annotations
+
+import bottle
+
+from torrentlite.web.core import HERE, Pages
+
+STATIC = HERE / "static"
+
+
+def mount(wsgi: bottle.Bottle, api, scheduler=None) -> Pages:
+    """Add the pages and /static/ to `wsgi`; they read and write through `api` (and `scheduler` for jobs)."""
+    from torrentlite.web import pages_runs, pages_session
+
+    pages = Pages(api, scheduler)
+
+    def static(path: str):
+        response = bottle.static_file(path, root=str(STATIC))
+        response.set_header("Cache-Control", "max-age=3600")
+        return response
+
+    def root():
+        # Browsers get the runs list; scripts asking for anything else keep getting the API index.
+        accept = bottle.request.headers.get("Accept") or ""
+        target = "/runs" if "text/html" in accept else "/rundb/api/v1/"
+        return bottle.HTTPResponse(b"", 302, {"Location": target})
+
+    wsgi.route("/static/<path:path>", ["GET"], static)
+    wsgi.route("/", ["GET"], root)
+    for module in (pages_session, pages_runs):
+        module.register(wsgi, pages)
+    return pages

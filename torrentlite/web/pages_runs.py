@@ -1,0 +1,105 @@
+"""The runs list: reports with search, filters, sort and paging, read through the API's list handler."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+import bottle
+
+from torrentlite.api.errors import ApiError
+from torrentlite.web.core import Pages, render
+from torrentlite.web.facts import pk_of, when
+
+PAGE_SIZE = 25
+SORTS = {"newest": "-timeStamp", "oldest": "timeStamp", "name": "resultsName", "name-desc": "-resultsName",
+         "status": "status"}
+STATUSES = ("Completed", "Started", "Pending", "Error", "TERMINATED", "Checksum Error", "Importing")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FILTERS = ("q", "status", "project", "instrument", "chip", "from", "to", "sort")
+
+
+def api_params(form: dict) -> tuple[dict, list]:
+    """The results-list parameters for the page's form values, and messages for values left out."""
+    params, problems = {}, []
+    if form.get("q"):
+        params["resultsName__icontains"] = [form["q"]]
+    if form.get("status"):
+        params["status"] = [form["status"]]
+    if form.get("project"):
+        params["projects__name"] = [form["project"]]
+    if form.get("instrument"):
+        params["experiment__pgmName"] = [form["instrument"]]
+    if form.get("chip"):
+        params["experiment__chipType"] = [form["chip"]]
+    for key, op, suffix in (("from", "gte", ""), ("to", "lte", " 23:59:59.999999")):
+        value = form.get(key)
+        if value and _DATE.match(value):
+            params[f"timeStamp__{op}"] = [value + suffix]
+        elif value:
+            problems.append(f"'{value}' is not a date (YYYY-MM-DD); the {key} date was ignored.")
+    params["order_by"] = [SORTS.get(form.get("sort") or "newest", "-timeStamp")]
+    return params, problems
+
+
+def register(wsgi: bottle.Bottle, pages: Pages) -> None:
+    api = pages.api
+    db = api.store.db
+
+    def choices() -> dict:
+        # Small tables (never the 100,000-row ones): what the filters offer.
+        with api.store.read():
+            return {
+                "projects": [r[0] for r in db.execute_sql('SELECT name FROM "project" ORDER BY name LIMIT 500')],
+                "instruments": [r[0] for r in db.execute_sql('SELECT name FROM "rig" ORDER BY name LIMIT 500')],
+                "chips": [r[0] for r in db.execute_sql('SELECT DISTINCT name FROM "chip" ORDER BY name LIMIT 500')],
+            }
+
+    def experiments(uris: list) -> dict:
+        ids = [pk_of(u) for u in uris if u]
+        rows = api.read.rows_for_keys(api.registry["experiment"], [i for i in ids if i is not None])
+        return {pk: {"instrument": r.get("pgmName") or "", "chip": r.get("chipType") or ""}
+                for pk, r in rows.items()}
+
+    def project_names(results: list) -> dict:
+        ids = sorted({pk_of(u) for r in results for u in r.get("projects") or []} - {None})
+        rows = api.read.rows_for_keys(api.registry["project"], ids) if ids else {}
+        return {pk: r.get("name") for pk, r in rows.items()}
+
+    @pages.require
+    def runs(visitor):
+        query = bottle.request.query
+        form = {k: (query.getunicode(k) or "").strip() for k in FILTERS}
+        try:
+            page = max(1, int(query.get("page") or 1))
+        except ValueError:
+            page = 1
+        params, problems = api_params(form)
+        params.update(limit=[str(PAGE_SIZE)], offset=[str((page - 1) * PAGE_SIZE)])
+        try:
+            listing = api.read.list(api.registry["results"], params, path="/runs", user=visitor.user)
+        except ApiError as exc:
+            listing = {"meta": {"total_count": 0}, "objects": []}
+            problems.append(f"The filter could not be applied: {(exc.body or {}).get('error', exc.status)}")
+        results = listing["objects"]
+        with api.store.read():
+            exps = experiments([r.get("experiment") for r in results])
+            projects = project_names(results)
+        rows = []
+        for r in results:
+            exp = exps.get(pk_of(r.get("experiment")), {})
+            rows.append({"id": r["id"], "name": r["resultsName"], "status": r["status"],
+                         "when": when(r.get("timeStamp")), "instrument": exp.get("instrument", ""),
+                         "chip": exp.get("chip", ""),
+                         "projects": ", ".join(projects.get(pk_of(u), "") for u in r.get("projects") or [])})
+        total = listing["meta"].get("total_count", 0)
+        pages_count = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+        kept = {k: v for k, v in form.items() if v}
+
+        def page_link(n: int) -> str:
+            return "/runs?" + urlencode({**kept, "page": n})
+
+        return render("runs.tpl", visitor=visitor, title="Runs", rows=rows, form=form, total=total, page=page,
+                      pages_count=pages_count, page_link=page_link, problems=problems, statuses=STATUSES,
+                      sorts=list(SORTS), **choices())
+
+    wsgi.route("/runs", ["GET"], runs)
