@@ -10,7 +10,7 @@ STATIC = HERE / "static"
 
 def mount(wsgi: bottle.Bottle, api, scheduler=None) -> Pages:
     """Add the pages and /static/ to `wsgi`; they read and write through `api` (and `scheduler` for jobs)."""
-    from torrentlite.web import pages_plugins, pages_report, pages_runs, pages_session
+    from torrentlite.web import pages_jobs, pages_plans, pages_plugins, pages_report, pages_runs, pages_session
 
     pages = Pages(api, scheduler)
 
@@ -27,6 +27,6 @@ def mount(wsgi: bottle.Bottle, api, scheduler=None) -> Pages:
 
     wsgi.route("/static/<path:path>", ["GET"], static)
     wsgi.route("/", ["GET"], root)
-    for module in (pages_session, pages_runs, pages_report, pages_plugins):
+    for module in (pages_session, pages_runs, pages_report, pages_plugins, pages_jobs, pages_plans):
         module.register(wsgi, pages)
     return pages

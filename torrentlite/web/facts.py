@@ -1,7 +1,7 @@
 """Small formatting helpers shared by the page templates (URIs to keys, dates, sizes, durations)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Optional
 
 
@@ -21,9 +21,11 @@ def parse_time(text) -> Optional[datetime]:
     if not text or not isinstance(text, str):
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+    # Stored times without an offset are UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def when(text) -> str:
