@@ -34,7 +34,7 @@ setup(
     ],
     extras_require={
         "drmaa": ["drmaa>=0.7.9"],
-        "test": ["pytest>=8", "openapi-spec-validator>=0.7", "hypothesis>=6"],
+        "test": ["pytest>=8", "openapi-spec-validator>=0.7", "hypothesis>=6", "playwright>=1.40"],
     },
     entry_points={"console_scripts": ["torrentlite = torrentlite.cli:main"]},
 )
