@@ -303,3 +303,15 @@ def test_static_files_and_vendored_licences(web):
                  "/static/vendor/uplot/uPlot.iife.min.js", "/static/vendor/uplot/LICENSE"):
         assert client.get(path).status == 200, path
     assert client.get("/static/../app.py").status in (403, 404)
+
+
+def test_filtered_runs_count_up_to_a_cap_and_keep_paging(browser, monkeypatch):
+    from torrentlite.web import pages_runs
+
+    monkeypatch.setattr(pages_runs, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pages_runs, "COUNT_CAP", 1)
+    first = browser.get("/runs?status=Completed").body.decode()
+    assert "more than 1 reports" in first and 'rel="next"' in first and "Page 1<" in first
+    last = browser.get("/runs?status=Completed&page=2").body.decode()
+    assert "2 reports" not in last and last.count('<a href="/report/') == 1 and 'rel="next"' not in last
+    assert "3 reports" in browser.get("/runs").body.decode()

@@ -39,7 +39,7 @@
 % for p in problems:
 <p class="error" role="alert">{{p}}</p>
 % end
-<p class="count" id="count">{{'{:,}'.format(total)}} report{{'' if total == 1 else 's'}}</p>
+<p class="count" id="count">{{'more than ' if not exact else ''}}{{'{:,}'.format(total)}} report{{'' if total == 1 and exact else 's'}}</p>
 <div class="scroll">
 <table class="list" aria-describedby="count">
 <thead><tr><th scope="col">Report</th><th scope="col">Date</th><th scope="col">Status</th>
@@ -59,7 +59,7 @@
 % if page > 1:
 <a href="{{page_link(page - 1)}}" rel="prev">‹ Previous</a>
 % end
-<span>Page {{page}} of {{'{:,}'.format(pages_count)}}</span>
+<span>Page {{page}}{{!' of {:,}'.format(pages_count) if exact else ''}}</span>
 % if page < pages_count:
 <a href="{{page_link(page + 1)}}" rel="next">Next ›</a>
 % end
