@@ -315,3 +315,18 @@ def test_filtered_runs_count_up_to_a_cap_and_keep_paging(browser, monkeypatch):
     last = browser.get("/runs?status=Completed&page=2").body.decode()
     assert "2 reports" not in last and last.count('<a href="/report/') == 1 and 'rel="next"' not in last
     assert "3 reports" in browser.get("/runs").body.decode()
+
+
+def test_a_plans_page_shows_its_plugins_plan_pages(web, browser, tmp_path):
+    archive = tmp_path / "Planned.zip"
+    archive.write_bytes(plugin_zip_bytes("Planned", extra={"plan.html": "<p>plan settings</p>"}))
+    pk = web.api.plugins.install_zip(archive)["id"]
+    plan = browser.get("/rundb/api/v1/plannedexperiment/?limit=1&isReusable=false").json()["objects"][0]
+    patched = browser.patch(f"/rundb/api/v1/plannedexperiment/{plan['id']}/", headers={"X-CSRFToken": browser.csrf},
+                            json_body={"selectedPlugins": {"Planned": {"name": "Planned", "version": "1.2",
+                                                                       "userInput": {"depth": 3}},
+                                                           "Missing": {"name": "Missing"}}})
+    assert patched.status in (202, 204), patched.body
+    page = browser.get(f"/plans/{plan['id']}").body.decode()
+    assert f'<iframe src="/configure/plugins/plugin/{pk}/configure/plan/?' in page
+    assert "Missing" in page and "not installed" in page and "depth" in page

@@ -84,3 +84,11 @@ def bases(value) -> str:
     if count >= 1e6:
         return f"{count / 1e6:.1f} Mbp"
     return f"{count:,.0f} bp"
+
+
+def usage(doc) -> dict:
+    """A job's recorded resource use (wall, CPU, peak memory) as display strings ('' when unknown)."""
+    doc = doc if isinstance(doc, dict) else {}
+    wall, cpu, peak = doc.get("wall_seconds"), doc.get("cpu_seconds"), doc.get("peak_rss_bytes")
+    return {"wall": duration(wall) if wall is not None else "", "cpu": f"{cpu:.1f} s" if cpu is not None else "",
+            "memory": size(peak) if peak else ""}

@@ -11,7 +11,7 @@ import psutil
 
 from torrentlite import __version__
 from torrentlite.web.core import Pages, error_text, redirect, render
-from torrentlite.web.facts import duration, elapsed, size, when
+from torrentlite.web.facts import elapsed, size, usage, when
 
 ACTIVE = ("Queued", "Pending", "Started")
 _JOBS_SQL = ('SELECT j.id, j.grid_engine_jobid, j.state, j.starttime, j.endtime, j.usage, j.reason, j.run_level, '
@@ -22,16 +22,14 @@ _JOBS_SQL = ('SELECT j.id, j.grid_engine_jobid, j.state, j.starttime, j.endtime,
 
 def _job(row) -> dict:
     try:
-        usage = json.loads(row[5]) if isinstance(row[5], str) and row[5] else (row[5] or {})
+        recorded = json.loads(row[5]) if isinstance(row[5], str) and row[5] else row[5]
     except ValueError:
-        usage = {}
+        recorded = None
     started = row[3]
     return {"id": row[0], "jobid": row[1], "state": row[2], "start": when(started), "end": when(row[4]),
             "elapsed": elapsed(started, row[4]) if row[4] else
             (elapsed(started, datetime.now(timezone.utc).isoformat()) if started else ""),
-            "wall": duration(usage.get("wall_seconds")) if usage.get("wall_seconds") is not None else "",
-            "cpu": f"{usage['cpu_seconds']:.1f} s" if usage.get("cpu_seconds") is not None else "",
-            "memory": size(usage.get("peak_rss_bytes")) if usage.get("peak_rss_bytes") else "",
+            **usage(recorded),
             "reason": row[6] or "", "level": row[7] or "", "queued": when(row[8]), "pluginresult": row[9],
             "report": row[10], "plugin": row[11], "version": row[12], "report_name": row[13]}
 
@@ -114,7 +112,8 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
                  ("Reports", f"{reports:,}"), ("Plugins installed", str(plugins)),
                  ("Report folders size", size(results_bytes) if results_bytes is not None
                   else "not measured (more than 1,000 reports)"),
-                 ("Scheduler", "running" if thread is not None and thread.is_alive() else "not running in this process"),
+                 ("Scheduler", "running" if thread is not None and thread.is_alive()
+                  else "not running in this process"),
                  ("Plugin slots", f"{queue['running']} of {queue['slots']} in use"),
                  ("Jobs waiting", str(queue["waiting"])),
                  ("Memory available", f"{queue['available']} (jobs start above {queue['floor']})"),

@@ -27,7 +27,8 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
         params = {"isReusable": ["true" if kind == "templates" else "false"], "isSystemDefault": ["false"],
                   "order_by": ["-date"], "limit": [str(PAGE_SIZE)], "offset": [str((page - 1) * PAGE_SIZE)]}
         listing = api.read.list(api.registry["plannedexperiment"], params, path="/plans", user=visitor.user)
-        rows = [{"id": p["id"], "name": p.get("planDisplayedName") or p.get("planName") or "", "short": p.get("planShortID"),
+        rows = [{"id": p["id"], "name": p.get("planDisplayedName") or p.get("planName") or "",
+                 "short": p.get("planShortID"),
                  "status": p.get("planStatus") or "", "application": p.get("runType") or "",
                  "chip": p.get("chipType") or "", "date": when(p.get("date")),
                  "plugins": ", ".join(sorted((p.get("selectedPlugins") or {}).keys()))} for p in listing["objects"]]
@@ -47,8 +48,9 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
             row = manager.active_row(name)
             url = manager.page_url(row, "plan") if row else False
             query = urlencode({"applicationGroup": p.get("applicationGroup") or "", "runType": p.get("runType") or ""})
-            selected.append({"name": name, "version": (entry or {}).get("version", "") if isinstance(entry, dict) else "",
-                             "installed": row is not None, "config": (entry or {}).get("userInput") if isinstance(entry, dict) else None,
+            entry = entry if isinstance(entry, dict) else {}
+            selected.append({"name": name, "version": entry.get("version", ""), "installed": row is not None,
+                             "config": entry.get("userInput"),
                              "plan_page": f"{url}?{query}" if url else None})
         facts = [(label, p.get(key)) for label, key in (
             ("Short ID", "planShortID"), ("Status", "planStatus"), ("Template", "isReusable"),
@@ -59,7 +61,8 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
                   (", ".join(str(v) for v in value) if isinstance(value, list) else
                    ("yes" if value is True else "no" if value is False else value)))
                  for label, value in facts if value not in (None, "", [])]
-        return render("plan.tpl", visitor=visitor, title=p.get("planDisplayedName") or p.get("planName") or f"Plan {pk}",
+        title = p.get("planDisplayedName") or p.get("planName") or f"Plan {pk}"
+        return render("plan.tpl", visitor=visitor, title=title,
                       plan=p, facts=facts, selected=selected)
 
     wsgi.route("/plans", ["GET"], plans)

@@ -54,7 +54,8 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
         boundary = "torrentlite-page-upload"
         name = (upload.raw_filename or upload.filename).replace('"', "").replace("\r", "").replace("\n", "")
         body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-                f"Content-Type: application/zip\r\n\r\n").encode() + upload.file.read() + f"\r\n--{boundary}--\r\n".encode()
+                f"Content-Type: application/zip\r\n\r\n").encode()
+        body += upload.file.read() + f"\r\n--{boundary}--\r\n".encode()
         status, result = pages.api_call(visitor, "POST", "plugin/install/", raw=body,
                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
         if 200 <= status < 300:

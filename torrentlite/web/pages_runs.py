@@ -122,7 +122,8 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
         def page_link(n: int) -> str:
             return "/runs?" + urlencode({**kept, "page": n})
 
-        return render("runs.tpl", visitor=visitor, title="Runs", rows=rows, form=form, total=total, exact=exact, page=page,
+        return render("runs.tpl", visitor=visitor, title="Runs", rows=rows, form=form, total=total, exact=exact,
+                      page=page,
                       pages_count=pages_count, page_link=page_link, problems=problems, statuses=STATUSES,
                       sorts=list(SORTS), **choices())
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from torrentlite.api.errors import ApiError
 from torrentlite.api.plugin_runs import plugin_results
-from torrentlite.web.facts import bases, duration, elapsed, number, pk_of, size, when
+from torrentlite.web.facts import bases, elapsed, number, pk_of, size, usage, when
 
 ACTIVE_STATES = ("Queued", "Pending", "Started")
 # Files of a report folder offered for download, when present (path below the report, label).
@@ -129,15 +129,12 @@ def plugin_entries(api, result_pk: int) -> list[dict]:
     for item in plugin_results(api, result_pk):
         jobs = item.get("plugin_result_jobs") or []
         job = jobs[0] if jobs else {}
-        usage = job.get("usage") or {}
         entries.append({
             "id": item["id"], "name": item["Name"], "version": item["Version"], "state": item["State"],
             "url": item["URL"], "blocks": [f for f in item["Files"] if "_block" in f],
             "links": item["Links"], "size": size(item["Size"]), "start": when(job.get("starttime")),
             "end": when(job.get("endtime")), "elapsed": elapsed(job.get("starttime"), job.get("endtime")),
-            "wall": duration(usage.get("wall_seconds")) if usage.get("wall_seconds") is not None else "",
-            "cpu": f"{usage['cpu_seconds']:.1f} s" if usage.get("cpu_seconds") is not None else "",
-            "memory": size(usage.get("peak_rss_bytes")) if usage.get("peak_rss_bytes") else "",
+            **usage(job.get("usage")),
             "reason": job.get("reason") or "", "config": job.get("config") or {},
             "active": item["State"] in ACTIVE_STATES, "can_stop": item["State"] in ACTIVE_STATES,
             "errors": item.get("validation_errors") or [],
