@@ -198,6 +198,7 @@ def test_walk_through_the_pages(live_server, tmp_path, shots):
         # Run Walker from its instance page in the dialog; it completes without a reload.
         page.evaluate("window.__notReloaded = true")
         page.get_by_role("button", name="Select plugins to run").click()
+        expect(page.locator("#select-plugins")).to_be_visible()
         page.get_by_role("link", name="Configure and run Walker").click()
         frame = page.frame_locator("#plugin-instance iframe")
         frame.get_by_label("Greeting").fill("hello")
@@ -218,6 +219,7 @@ def test_walk_through_the_pages(live_server, tmp_path, shots):
 
         # Run the long one and stop it.
         page.get_by_role("button", name="Select plugins to run").click()
+        expect(page.locator("#select-plugins")).to_be_visible()
         page.get_by_role("button", name="Run Sleeper").click()
         sleeper_block = page.locator("article.plugin", has_text="Sleeper")
         expect(sleeper_block).to_have_attribute("data-state", "Started")

@@ -16,7 +16,7 @@ from torrentlite.store.users import Users
 
 PASSWORD = "correct horse"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-PAGES = ("/runs", "/report/1", "/plugins", "/jobs", "/status", "/plans", "/plans/1", "/user")
+PAGES = ("/runs", "/report/1", "/report/1/select", "/plugins", "/jobs", "/status", "/plans", "/plans/1", "/user")
 
 
 def cookie_of(response, name: str) -> str:
@@ -209,6 +209,8 @@ def test_report_page_blocks(browser):
 def test_plugin_section_runs_stops_removes_and_polls(web, browser, plugin_env):
     add_plugin(web.store, plugin_env / "plugins", plugin_env / "events", "Hello",
                "open('Hello_block.html', 'w').write('<p>hello block</p>'); open('out.txt', 'w').write('x')")
+    choices = browser.get("/report/1/select").body.decode()
+    assert "<h1>Select plugins to run</h1>" in choices and 'name="plugin" value="Hello"' in choices
     first = browser.get("/report/1/plugins?sig=x")
     signature = re.search(rb'sig=([0-9a-f]+)', first.body).group(1).decode()
     assert browser.get(f"/report/1/plugins?sig={signature}").status == 204

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from datetime import datetime, timedelta, timezone
 
@@ -14,10 +15,32 @@ from torrentlite.web.core import Pages, error_text, redirect, render
 from torrentlite.web.facts import elapsed, size, usage, when
 
 ACTIVE = ("Queued", "Pending", "Started")
+_LOCAL_JOB = re.compile(r"^local-\d+-(\d+)$")
 _JOBS_SQL = ('SELECT j.id, j.grid_engine_jobid, j.state, j.starttime, j.endtime, j.usage, j.reason, j.run_level, '
-             'j.submitted, pr.id, pr.result_id, p.name, p.version, r.resultsName '
+             'j.submitted, pr.id, pr.result_id, p.name, p.version, r.resultsName, j.external_id '
              'FROM "PluginResultJob" j JOIN "pluginresult" pr ON pr.id = j.plugin_result_id '
              'JOIN "plugin" p ON p.id = pr.plugin_id JOIN "results" r ON r.id = pr.result_id ')
+
+
+def _live_usage(external_id) -> dict:
+    """CPU time and memory of a running local job's process tree, read now (empty when it is gone)."""
+    match = _LOCAL_JOB.match(external_id or "")
+    if not match:
+        return {}
+    try:
+        root = psutil.Process(int(match.group(1)))
+        tree = [root] + root.children(recursive=True)
+    except (psutil.Error, ValueError):
+        return {}
+    cpu = rss = 0.0
+    for proc in tree:
+        try:
+            times = proc.cpu_times()
+            cpu += times.user + times.system
+            rss += proc.memory_info().rss
+        except psutil.Error:
+            continue
+    return {"cpu_seconds": cpu, "peak_rss_bytes": rss}
 
 
 def _job(row) -> dict:
@@ -29,7 +52,7 @@ def _job(row) -> dict:
     return {"id": row[0], "jobid": row[1], "state": row[2], "start": when(started), "end": when(row[4]),
             "elapsed": elapsed(started, row[4]) if row[4] else
             (elapsed(started, datetime.now(timezone.utc).isoformat()) if started else ""),
-            **usage(recorded),
+            **usage(recorded or (_live_usage(row[14]) if row[2] == "Started" else None)),
             "reason": row[6] or "", "level": row[7] or "", "queued": when(row[8]), "pluginresult": row[9],
             "report": row[10], "plugin": row[11], "version": row[12], "report_name": row[13]}
 

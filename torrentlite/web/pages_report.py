@@ -39,6 +39,17 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
                       section=plugin_section(visitor, pk))
 
     @pages.require
+    def select_page(visitor, pk: int):
+        # The dialog's content as a page of its own, for browsers without JavaScript.
+        try:
+            result = api.read.detail(api.registry["results"], str(pk), {}, user=visitor.user)
+        except ApiError:
+            return render("message.tpl", 404, visitor=visitor, title="No such report",
+                          message=f"There is no report {pk}.")
+        return render("report_select_page.tpl", visitor=visitor, title="Select plugins to run", report_pk=pk,
+                      report_name=result["resultsName"], plugins=runnable_plugins())
+
+    @pages.require
     def plugins_fragment(visitor, pk: int):
         try:
             entries = report_data.plugin_entries(api, pk)
@@ -82,6 +93,7 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
         return back(pk, status, body, f"{entry['name']} queued again.")
 
     wsgi.route("/report/<pk:int>", ["GET"], report)
+    wsgi.route("/report/<pk:int>/select", ["GET"], select_page)
     wsgi.route("/report/<pk:int>/plugins", ["GET"], plugins_fragment)
     wsgi.route("/report/<pk:int>/plugins/run", ["POST"], run_plugin)
     wsgi.route("/report/<pk:int>/plugins/<pr:int>/<action:re:stop|remove|rerun>", ["POST"], act)

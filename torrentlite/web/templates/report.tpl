@@ -8,7 +8,7 @@
 % include('report_output.tpl')
 <section aria-labelledby="plugins-h">
 <h2 id="plugins-h">Plugins</h2>
-<p><button type="button" data-open-dialog="select-plugins" aria-haspopup="dialog">Select plugins to run</button>
+<p><a class="button" href="/report/{{r['id']}}/select" role="button" data-open-dialog="select-plugins" aria-haspopup="dialog">Select plugins to run</a>
 <a class="button secondary" href="/rundb/api/v1/results/{{r['id']}}/pluginresults/">JSON</a></p>
 % include('report_plugins.tpl', **section)
 </section>
