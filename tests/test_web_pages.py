@@ -332,3 +332,23 @@ def test_a_plans_page_shows_its_plugins_plan_pages(web, browser, tmp_path):
     page = browser.get(f"/plans/{plan['id']}").body.decode()
     assert f'<iframe src="/configure/plugins/plugin/{pk}/configure/plan/?' in page
     assert "Missing" in page and "not installed" in page and "depth" in page
+
+
+def test_keys_beyond_64_bits_are_not_found_not_errors(web, browser):
+    huge = "99999999999999999999999"
+    api = Client(web, {"X-CSRFToken": browser.csrf, **browser.headers})
+    assert api.post(f"/rundb/api/v1/results/{huge}/plugin/", json_body={"plugin": "x"}).status == 404
+    assert api.post("/rundb/api/v1/results/1/plugin/", json_body={"plugin": "x", "pluginresult": huge}).status == 400
+    assert api.get(f"/rundb/api/v1/pluginresult/{huge}/stop/").status == 404
+    assert api.delete(f"/rundb/api/v1/pluginresult/{huge}/delete/").status == 404
+    assert "error=Not+found." in post_form(browser, f"/jobs/{huge}/cancel").headers["Location"]
+    assert browser.get(f"/report/{huge}").status == 404
+
+
+def test_broken_uploads_and_redirects_keep_the_fragment_last(browser):
+    garbage = browser.post("/plugins/install", data=b"garbage", headers={
+        "Content-Type": "multipart/form-data; boundary=zz", "X-CSRFToken": browser.csrf})
+    assert garbage.status == 303 and "error=The+upload+could+not+be+read" in garbage.headers["Location"]
+    missing = post_form(browser, "/report/1/plugins/run", {"plugin": "Nope"})
+    assert missing.headers["Location"].startswith("/report/1?error=") and missing.headers["Location"].endswith(
+        "#plugins")

@@ -44,7 +44,8 @@ def render(name: str, status: int = 200, **context) -> bottle.HTTPResponse:
 def redirect(location: str, notice: str = "", error: str = "") -> bottle.HTTPResponse:
     query = urlencode({k: v for k, v in (("notice", notice), ("error", error)) if v})
     if query:
-        location += ("&" if "?" in location else "?") + query
+        location, hash_mark, fragment = location.partition("#")
+        location += ("&" if "?" in location else "?") + query + hash_mark + fragment
     return bottle.HTTPResponse(b"", 303, {"Location": location})
 
 
@@ -117,7 +118,7 @@ class Pages:
             return offered
         try:
             return request.forms.getunicode(CSRF_FIELD) or ""
-        except (ValueError, UnicodeError):
+        except Exception:  # bottle raises assorted errors for malformed form bodies
             return ""
 
     # -- writes through the API --------------------------------------------------------------------------

@@ -47,7 +47,10 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
         request = bottle.request
         if (request.content_length or 0) > MAX_UPLOAD:
             return answer(False, "The upload is larger than 512 MiB.")
-        upload = request.files.get("file")
+        try:
+            upload = request.files.get("file")
+        except Exception:  # bottle raises assorted errors for malformed multipart bodies
+            return answer(False, "The upload could not be read; choose the .zip file again.")
         if upload is None or not (upload.raw_filename or upload.filename):
             return answer(False, "Choose a plugin .zip file to upload.")
         # Re-sent to the API's install endpoint exactly as a script would upload it.
