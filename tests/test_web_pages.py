@@ -5,6 +5,7 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -352,3 +353,16 @@ def test_broken_uploads_and_redirects_keep_the_fragment_last(browser):
     missing = post_form(browser, "/report/1/plugins/run", {"plugin": "Nope"})
     assert missing.headers["Location"].startswith("/report/1?error=") and missing.headers["Location"].endswith(
         "#plugins")
+
+
+def test_report_links_the_bams_that_exist(web, browser):
+    folder = next(iter(web.store.db.execute_sql('SELECT "dirPath" FROM "reportstorage" WHERE name = ?', ("Demo",))))[0]
+    report = Path(folder) / "Home" / "Auto_user_S5XL01-41-AmpliSeq_CHP2_4plex_9_002"
+    (report / "IonXpress_001_rawlib.bam").write_bytes(b"BAM\x01")
+    (report / "download_links").mkdir()
+    (report / "download_links" / "R_run.IonXpress_002_rawlib.bam").write_bytes(b"BAM\x01")
+    page = browser.get("/report/2").body.decode()
+    link = "/output/Home/Auto_user_S5XL01-41-AmpliSeq_CHP2_4plex_9_002/"
+    assert f'<a href="{link}IonXpress_001_rawlib.bam" download>BAM</a>' in page
+    assert f'href="{link}download_links/R_run.IonXpress_002_rawlib.bam"' in page
+    assert page.count(">BAM</a>") == 1

@@ -66,8 +66,9 @@ def barcodes(folder: Path, link: str) -> list[dict]:
         prefix = str(dataset.get("file_prefix") or "")
         aligned = summary.get(barcode, {})
         bam = None
-        for candidate in (f"{prefix}.bam", f"download_links/{prefix}.bam", f"{barcode}_rawlib.bam"):
-            if prefix and (folder / candidate).is_file():
+        unaligned = f"basecaller_results/{dataset.get('basecaller_bam') or ''}"
+        for candidate in (f"{prefix}.bam", f"download_links/{prefix}.bam", f"{barcode}_rawlib.bam", unaligned):
+            if prefix and candidate.endswith(".bam") and (folder / candidate).is_file():
                 bam = link + candidate
                 break
         rows.append({"barcode": barcode or dataset.get("dataset_name", ""), "sample": aligned.get("Sample Name", ""),
@@ -77,23 +78,27 @@ def barcodes(folder: Path, link: str) -> list[dict]:
     return rows
 
 
-def downloads(folder: Path, link: str, bam_link: str) -> list[dict]:
+def _files(folder: Path, suffix: str) -> list:
+    try:
+        return sorted((e for e in os.scandir(folder) if e.name.endswith(suffix) and e.is_file()), key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def downloads(folder: Path, link: str) -> list[dict]:
+    """The report's BAMs (report folder and download_links/), its summary files and its read files."""
     out = []
-    if bam_link and folder.is_dir():
-        name = bam_link.rsplit("/", 1)[-1]
-        candidate = folder / "download_links" / name
-        if candidate.is_file():
-            out.append({"label": "Unaligned/aligned BAM", "href": bam_link, "size": size(candidate.stat().st_size)})
+    for sub in ("", "download_links/"):
+        for entry in _files(folder / sub, ".bam"):
+            out.append({"label": f"BAM {entry.name}", "href": f"{link}{sub}{entry.name}",
+                        "size": size(entry.stat().st_size)})
     for relative, label in DOWNLOADS:
         path = folder / relative
         if path.is_file():
             out.append({"label": label, "href": link + relative, "size": size(path.stat().st_size)})
-    fastq_dir = folder / "basecaller_results"
-    if fastq_dir.is_dir():
-        for entry in sorted(os.scandir(fastq_dir), key=lambda e: e.name):
-            if entry.name.endswith(".fastq") and entry.is_file():
-                out.append({"label": f"Reads {entry.name}", "href": f"{link}basecaller_results/{entry.name}",
-                            "size": size(entry.stat().st_size)})
+    for entry in _files(folder / "basecaller_results", ".fastq"):
+        out.append({"label": f"Reads {entry.name}", "href": f"{link}basecaller_results/{entry.name}",
+                    "size": size(entry.stat().st_size)})
     return out
 
 
@@ -175,5 +180,5 @@ def report(api, pk: int, user) -> dict:
     ]
     return {"result": result, "experiment": experiment, "facts": [f for f in facts if f[1] not in ("", None)],
             "metrics": [m for m in metrics if m[1]], "barcodes": barcode_rows,
-            "downloads": downloads(folder, link, result.get("bamLink") or ""),
+            "downloads": downloads(folder, link),
             "plots": plot_data(analysis, quality, barcode_rows), "analysis": analysis}
