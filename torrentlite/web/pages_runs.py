@@ -73,15 +73,13 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
             }
 
     def experiments(uris: list) -> dict:
-        ids = [pk_of(u) for u in uris if u]
-        rows = api.read.rows_for_keys(api.registry["experiment"], [i for i in ids if i is not None])
-        return {pk: {"instrument": r.get("pgmName") or "", "chip": r.get("chipType") or ""}
-                for pk, r in rows.items()}
+        ids = sorted({pk_of(u) for u in uris if u} - {None})
+        rows = api.store.reader.where_in("experiment", "id", ids, columns=("id", "pgmName", "chipType"))
+        return {r["id"]: {"instrument": r.get("pgmName") or "", "chip": r.get("chipType") or ""} for r in rows}
 
     def project_names(results: list) -> dict:
         ids = sorted({pk_of(u) for r in results for u in r.get("projects") or []} - {None})
-        rows = api.read.rows_for_keys(api.registry["project"], ids) if ids else {}
-        return {pk: r.get("name") for pk, r in rows.items()}
+        return {r["id"]: r.get("name") for r in api.store.reader.where_in("project", "id", ids, columns=("id", "name"))}
 
     @pages.require
     def runs(visitor):

@@ -7,7 +7,6 @@ import json
 import os
 from pathlib import Path
 
-from torrentlite.api.errors import ApiError
 from torrentlite.api.plugin_runs import plugin_results
 from torrentlite.web.facts import bases, elapsed, number, pk_of, size, usage, when
 
@@ -24,20 +23,13 @@ DOWNLOADS = (
 )
 
 
-def detail(api, resource: str, uri, user):
-    """The API representation of the row `uri` names, or None when it is missing."""
-    pk = pk_of(uri)
-    if pk is None:
-        return None
-    try:
-        return api.read.detail(api.registry[resource], str(pk), {}, user=user)
-    except ApiError:
-        return None
-
-
-def first_metrics(api, result: dict, name: str, user) -> dict:
-    uris = result.get(name) or []
-    return (detail(api, name, uris[0], user) if uris else None) or {}
+def first_row(api, table: str, column: str, key, columns=None) -> dict:
+    """The newest row of `table` whose `column` is `key` (only `columns` read), or {}."""
+    if key is None:
+        return {}
+    with api.store.read():
+        rows = api.store.reader.where_in(table, column, [key], order_desc="id", columns=columns)
+    return rows[0] if rows else {}
 
 
 def _read_json(path: Path):
@@ -156,11 +148,14 @@ def signature(entries: list[dict]) -> str:
 def report(api, pk: int, user) -> dict:
     """Everything the report page shows, or raises ApiError(404)."""
     result = api.read.detail(api.registry["results"], str(pk), {}, user=user)
-    experiment = detail(api, "experiment", result.get("experiment"), user) or {}
-    eas = detail(api, "experimentanalysissettings", result.get("eas"), user) or {}
-    analysis = first_metrics(api, result, "analysismetrics", user)
-    lib = first_metrics(api, result, "libmetrics", user)
-    quality = first_metrics(api, result, "qualitymetrics", user)
+    # Display-only facts of the related rows: read by key, only the columns shown.
+    experiment = first_row(api, "experiment", "id", pk_of(result.get("experiment")),
+                           ("id", "expName", "date", "pgmName", "chipType", "flows"))
+    eas = first_row(api, "experimentanalysissettings", "id", pk_of(result.get("eas")),
+                    ("id", "reference", "barcodeKitName"))
+    analysis = first_row(api, "analysismetrics", "report_id", pk)
+    lib = first_row(api, "libmetrics", "report_id", pk, ("id", "totalNumReads", "raw_accuracy"))
+    quality = first_row(api, "qualitymetrics", "report_id", pk)
     folder = Path(result.get("filesystempath") or "/nonexistent")
     link = result.get("reportLink") or ""
     barcode_rows = barcodes(folder, link)
