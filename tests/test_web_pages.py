@@ -366,3 +366,22 @@ def test_report_links_the_bams_that_exist(web, browser):
     assert f'<a href="{link}IonXpress_001_rawlib.bam" download>BAM</a>' in page
     assert f'href="{link}download_links/R_run.IonXpress_002_rawlib.bam"' in page
     assert page.count(">BAM</a>") == 1
+
+
+def test_jobs_page_shows_a_running_jobs_use_and_cancels_it(web, browser, plugin_env):
+    import time
+
+    add_plugin(web.store, plugin_env / "plugins", plugin_env / "events", "Slow", "import time; time.sleep(60)")
+    post_form(browser, "/report/1/plugins/run", {"plugin": "Slow"})
+    deadline = time.monotonic() + 30
+    while "state-Started" not in browser.get("/jobs/active").body.decode() and time.monotonic() < deadline:
+        web.scheduler.tick()
+        time.sleep(0.1)
+    active = browser.get("/jobs/active").body.decode()
+    assert "state-Started" in active and "Slots in use: <strong>1 of 2</strong>" in active
+    assert re.search(r"<td>\d+\.\d s</td><td>[\d.]+ (KiB|MiB)</td>", active), active
+    pr = re.search(r'action="/jobs/(\d+)/cancel"', active).group(1)
+    assert "notice=Stop+requested" in post_form(browser, f"/jobs/{pr}/cancel").headers["Location"]
+    web.scheduler.run_until_idle(timeout=20)
+    finished = browser.get("/jobs").body.decode()
+    assert "No plugin job is queued or running." in finished and "Cancelled" in finished
