@@ -8,8 +8,9 @@
 % include('report_output.tpl')
 <section aria-labelledby="plugins-h">
 <h2 id="plugins-h">Plugins</h2>
-<p><a class="button" href="/report/{{r['id']}}/select" role="button" data-open-dialog="select-plugins" aria-haspopup="dialog">Select plugins to run</a>
-<a class="button secondary" href="/rundb/api/v1/results/{{r['id']}}/pluginresults/">JSON</a></p>
+<div class="toolbar"><form method="get" action="/report/{{r['id']}}/select" class="inline">
+<button type="submit" data-open-dialog="select-plugins" aria-haspopup="dialog">Select plugins to run</button></form>
+<a class="button secondary" href="/rundb/api/v1/results/{{r['id']}}/pluginresults/">JSON</a></div>
 % include('report_plugins.tpl', **section)
 </section>
 % include('report_select.tpl')
