@@ -385,3 +385,8 @@ def test_jobs_page_shows_a_running_jobs_use_and_cancels_it(web, browser, plugin_
     web.scheduler.run_until_idle(timeout=20)
     finished = browser.get("/jobs").body.decode()
     assert "No plugin job is queued or running." in finished and "Cancelled" in finished
+
+
+def test_runs_show_reads_and_q20_bases(browser):
+    page = browser.get("/runs?chip=530").body.decode()
+    assert re.search(r'<td class="num">\d{1,3}(,\d{3})+</td><td class="num">[\d.]+ [MG]bp</td>', page)

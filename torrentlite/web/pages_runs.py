@@ -11,7 +11,7 @@ from peewee import SQL
 
 from torrentlite.api.errors import ApiError
 from torrentlite.web.core import Pages, render
-from torrentlite.web.facts import pk_of, when
+from torrentlite.web.facts import bases, number, pk_of, when
 
 PAGE_SIZE = 25
 # A filtered list counts at most this many matches: a search matching most of 100,000 reports
@@ -81,6 +81,14 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
         ids = sorted({pk_of(u) for r in results for u in r.get("projects") or []} - {None})
         return {r["id"]: r.get("name") for r in api.store.reader.where_in("project", "id", ids, columns=("id", "name"))}
 
+    def metrics(ids: list) -> dict:
+        rows = api.store.reader.where_in("qualitymetrics", "report_id", ids, order_desc="id",
+                                         columns=("id", "report_id", "q0_reads", "q20_bases"))
+        found = {}
+        for r in rows:
+            found.setdefault(r["report_id"], r)
+        return found
+
     @pages.require
     def runs(visitor):
         query = bottle.request.query
@@ -104,12 +112,15 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
         with api.store.read():
             exps = experiments([r.get("experiment") for r in results])
             projects = project_names(results)
+            quality = metrics([r["id"] for r in results])
         rows = []
         for r in results:
             exp = exps.get(pk_of(r.get("experiment")), {})
+            q = quality.get(r["id"], {})
             rows.append({"id": r["id"], "name": r["resultsName"], "status": r["status"],
                          "when": when(r.get("timeStamp")), "instrument": exp.get("instrument", ""),
-                         "chip": exp.get("chip", ""),
+                         "chip": exp.get("chip", ""), "reads": number(q.get("q0_reads")),
+                         "q20": bases(q.get("q20_bases")) if q.get("q20_bases") else "",
                          "projects": ", ".join(projects.get(pk_of(u), "") for u in r.get("projects") or [])})
         pages_count = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
         if not exact:

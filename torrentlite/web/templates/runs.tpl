@@ -43,15 +43,17 @@
 <div class="scroll">
 <table class="list" aria-describedby="count">
 <thead><tr><th scope="col">Report</th><th scope="col">Date</th><th scope="col">Status</th>
-<th scope="col">Instrument</th><th scope="col">Chip</th><th scope="col">Projects</th></tr></thead>
+<th scope="col">Instrument</th><th scope="col">Chip</th><th scope="col" class="num">Reads</th>
+<th scope="col" class="num">Q20 bases</th><th scope="col">Projects</th></tr></thead>
 <tbody>
 % for r in rows:
 <tr><td><a href="/report/{{r['id']}}">{{r['name']}}</a></td><td>{{r['when']}}</td>
 <td><span class="state state-{{r['status'].replace(' ', '-')}}">{{r['status']}}</span></td>
-<td>{{r['instrument']}}</td><td>{{r['chip']}}</td><td>{{r['projects']}}</td></tr>
+<td>{{r['instrument']}}</td><td>{{r['chip']}}</td><td class="num">{{r['reads']}}</td><td class="num">{{r['q20']}}</td>
+<td>{{r['projects']}}</td></tr>
 % end
 % if not rows:
-<tr><td colspan="6">No report matches.</td></tr>
+<tr><td colspan="8">No report matches.</td></tr>
 % end
 </tbody></table>
 </div>
