@@ -390,3 +390,10 @@ def test_jobs_page_shows_a_running_jobs_use_and_cancels_it(web, browser, plugin_
 def test_runs_show_reads_and_q20_bases(browser):
     page = browser.get("/runs?chip=530").body.decode()
     assert re.search(r'<td class="num">\d{1,3}(,\d{3})+</td><td class="num">[\d.]+ [MG]bp</td>', page)
+
+
+def test_browsers_get_an_html_page_for_unknown_addresses(web):
+    page = Client(web).get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status == 404 and b"<h1>Page not found</h1>" in page.body
+    assert Client(web).get("/no-such-page").body.startswith(b"{")
+    assert Client(web).get("/rundb/api/v1/nothing-here/", headers={"Accept": "text/html"}).body[:1] in (b"{", b"")

@@ -90,6 +90,8 @@ class App:
 
 
 def _json_error(error: bottle.HTTPError) -> str:
+    if web.wants_page(bottle.request):
+        return web.error_page(error)
     bottle.response.content_type = "application/json"
     if error.status_code >= 500:
         return json.dumps({"error_message": CANNED_MESSAGE})

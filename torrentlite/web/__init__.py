@@ -3,9 +3,25 @@ from __future__ import annotations
 
 import bottle
 
-from torrentlite.web.core import HERE, Pages
+from torrentlite import __version__
+from torrentlite.web.core import HERE, TEMPLATES, Pages
 
 STATIC = HERE / "static"
+
+
+def wants_page(request) -> bool:
+    """A browser asking for something outside the API and the served files gets an HTML error page."""
+    path = request.path
+    return "text/html" in (request.headers.get("Accept") or "") and not path.startswith(("/rundb/", "/output/"))
+
+
+def error_page(error: bottle.HTTPError) -> str:
+    bottle.response.content_type = "text/html; charset=utf-8"
+    title = "Page not found" if error.status_code == 404 else error.status_line
+    message = ("There is no page at this address." if error.status_code == 404 else
+               "This request could not be processed." if error.status_code >= 500 else error.status_line)
+    return bottle.template("message.tpl", template_lookup=TEMPLATES, title=title, message=message, visitor=None,
+                           notice="", error="", version=__version__, path=bottle.request.path)
 
 
 def mount(wsgi: bottle.Bottle, api, scheduler=None) -> Pages:
