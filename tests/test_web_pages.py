@@ -397,3 +397,14 @@ def test_browsers_get_an_html_page_for_unknown_addresses(web):
     assert page.status == 404 and b"<h1>Page not found</h1>" in page.body
     assert Client(web).get("/no-such-page").body.startswith(b"{")
     assert Client(web).get("/rundb/api/v1/nothing-here/", headers={"Accept": "text/html"}).body[:1] in (b"{", b"")
+
+
+def test_forms_and_side_effect_gets_refuse_other_sites(web, browser):
+    foreign = {"Origin": "http://evil.example"}
+    refused = browser.post("/plugins/1/disable", data=f"csrf_token={browser.csrf}", headers={**FORM, **foreign})
+    assert refused.status == 403
+    other_site = {"Sec-Fetch-Site": "cross-site"}
+    assert browser.get("/rundb/api/v1/results/?limit=1", headers=other_site).status == 401
+    assert browser.get("/rundb/api/v1/results/?limit=1", headers={"Sec-Fetch-Site": "same-origin"}).status == 200
+    rebinding = Client(web, remote_addr="127.0.0.1").get("/runs", headers={"Host": "attacker.example"})
+    assert rebinding.status == 303 and "tlsession" not in rebinding.headers.get("Set-Cookie", "")

@@ -78,7 +78,7 @@ class Pages:
         request = bottle.request
         if not (self.auth.trust_loopback and request.remote_addr in LOOPBACK):
             return None
-        if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        if self.auth.loopback_refusal("GET", request.headers, request.remote_addr) is not None:
             return None
         user = self.auth.users.by_name("ionadmin")
         if user is None or not user.is_active:
@@ -100,7 +100,11 @@ class Pages:
                                                                         "HX-Redirect": "/login"})
                 return redirect("/login?next=" + quote(request.fullpath + (
                     "?" + request.query_string if request.query_string else ""), safe="/"))
-            if request.method not in ("GET", "HEAD") and not csrf_ok(visitor.session, self.offered_csrf()):
+            # Forms post urlencoded bodies by design; the per-session token, and the same Host, Origin and
+            # Sec-Fetch-Site checks loopback trust gets, show the post comes from these pages.
+            if request.method not in ("GET", "HEAD") and (
+                    self.auth.foreign("GET", request.headers) is not None
+                    or not csrf_ok(visitor.session, self.offered_csrf())):
                 return render("message.tpl", 403, visitor=visitor, title="Form expired",
                               message="The form's security token is missing or out of date. "
                                       "Go back, reload the page and try again.")
