@@ -1,5 +1,8 @@
 <section aria-labelledby="output-h">
 <h2 id="output-h">Output files</h2>
+% if data['result'].get('reportLink'):
+<p><a href="{{data['result']['reportLink']}}">Browse all files of this report</a></p>
+% end
 % if data['downloads']:
 <ul class="downloads">
 % for d in data['downloads']:
