@@ -408,3 +408,10 @@ def test_forms_and_side_effect_gets_refuse_other_sites(web, browser):
     assert browser.get("/rundb/api/v1/results/?limit=1", headers={"Sec-Fetch-Site": "same-origin"}).status == 200
     rebinding = Client(web, remote_addr="127.0.0.1").get("/runs", headers={"Host": "attacker.example"})
     assert rebinding.status == 303 and "tlsession" not in rebinding.headers.get("Set-Cookie", "")
+
+
+def test_the_report_links_its_pdf_which_the_session_opens(browser):
+    page = browser.get("/report/2").body.decode()
+    assert '<a href="/rundb/api/v1/results/2/report/">Report summary as PDF</a>' in page
+    pdf = browser.get("/rundb/api/v1/results/2/report/")
+    assert pdf.status == 200 and pdf.body.startswith(b"%PDF")

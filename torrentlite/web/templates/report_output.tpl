@@ -3,6 +3,7 @@
 % if data['result'].get('reportLink'):
 <p><a href="{{data['result']['reportLink']}}">Browse all files of this report</a></p>
 % end
+<p><a href="/rundb/api/v1/results/{{data['result']['id']}}/report/">Report summary as PDF</a></p>
 % if data['downloads']:
 <ul class="downloads">
 % for d in data['downloads']:
