@@ -14,7 +14,8 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["torrentlite", "torrentlite.*"]),
     include_package_data=True,
-    package_data={"torrentlite": ["data/*.json", "data/**/*", "pluginlib/**/*"]},
+    package_data={"torrentlite": ["data/*.json", "data/**/*", "pluginlib/**/*", "web/templates/*.tpl",
+                                  "web/static/**/*"]},
     python_requires=">=3.10",
     install_requires=[
         "bottle>=0.13",
@@ -34,7 +35,7 @@ setup(
     ],
     extras_require={
         "drmaa": ["drmaa>=0.7.9"],
-        "test": ["pytest>=8", "openapi-spec-validator>=0.7", "hypothesis>=6"],
+        "test": ["pytest>=8", "openapi-spec-validator>=0.7", "hypothesis>=6", "playwright>=1.40"],
     },
     entry_points={"console_scripts": ["torrentlite = torrentlite.cli:main"]},
 )

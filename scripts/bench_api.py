@@ -10,7 +10,8 @@
    installed, which costs far less per request than any Python client) and prints req/s, p50/p99
    latency and the ratio to the floor, the load time and the server's RSS. Each read is measured
    twice: asking for the same page again (reused until the database changes) and asking for a
-   random page, report or name each time (built every time).
+   random page, report or name each time (built every time). The runs and report pages are
+   measured the same way, signed in with a session cookie.
 4. Then measures writes (scripts/bench_writes.py): single POST and PATCH with the same
    connection counts, and 1,000-object list PATCHes.
 
@@ -39,6 +40,7 @@ from torrentlite.app import build_app  # noqa: E402
 from torrentlite.settings import resolve  # noqa: E402
 from torrentlite.setup_data import initialize  # noqa: E402
 from torrentlite.store.fields import FIELD_CLASSES  # noqa: E402
+from torrentlite.store.sessions import COOKIE, Sessions  # noqa: E402
 from torrentlite.store.users import Users  # noqa: E402
 
 FLOOR_APP = r"""
@@ -101,12 +103,13 @@ def bulk(conn, table: str, rows: list[dict]) -> None:
     conn.executemany(sql, [tuple(r[n] for n in names) for r in rows])
 
 
-def build_dataset(data_dir: Path, n: int) -> tuple[float, str]:
-    """Fresh data dir with reference data plus n results; returns (seconds, ionadmin key)."""
+def build_dataset(data_dir: Path, n: int) -> tuple[float, str, str]:
+    """Fresh data dir with reference data plus n results; returns (seconds, ionadmin key, a session cookie)."""
     settings = resolve({"data_dir": str(data_dir), "db_driver": "sqlite3"}, environ={})
     app = build_app(settings)
     initialize(settings, app.store)
     key = Users(app.store).api_key("ionadmin")
+    session, _ = Sessions(app.store).create(Users(app.store).by_name("ionadmin").id)
     store = app.store
     started = time.perf_counter()
     rng = random.Random(42)
@@ -177,7 +180,7 @@ def build_dataset(data_dir: Path, n: int) -> tuple[float, str]:
     db.execute_sql("ANALYZE")
     elapsed = time.perf_counter() - started
     app.close()
-    return elapsed, key
+    return elapsed, key, session
 
 
 # -- load generation --------------------------------------------------------------------------------
@@ -235,7 +238,7 @@ def main(argv=None) -> int:
     if data_dir.exists() and any(data_dir.iterdir()):
         raise SystemExit(f"bench: {data_dir} is not empty; give a fresh --data-dir")
     print(f"building {args.results:,} results in {data_dir} …", flush=True)
-    load_seconds, key = build_dataset(data_dir, args.results)
+    load_seconds, key, session = build_dataset(data_dir, args.results)
     db_size = (data_dir / "torrentlite.sqlite3").stat().st_size / 1e6
     print(f"dataset loaded in {load_seconds:.1f} s ({db_size:.0f} MB)", flush=True)
 
@@ -262,9 +265,20 @@ def main(argv=None) -> int:
             ("results detail (same)", f"/rundb/api/v1/results/{last_id - n // 2}/", 0),
             ("results detail, random", "/rundb/api/v1/results/{n}/", n - 1),
         ]
-        base = {"results detail, random": last_id - n + 1}  # bench report ids are the last n
+        pages = [
+            ("runs page (same)", "/runs", 0),
+            ("runs page, random page", "/runs?page={n}", max(0, n // 25 - 1)),
+            ("runs search, random run", "/runs?q=run{n}_", n - 1),
+            ("report page, random", "/report/{n}", n - 1),
+        ]
+        page_headers = {"Cookie": f"{COOKIE}={session}"}
+        # bench report ids are the last n
+        base = {"results detail, random": last_id - n + 1, "report page, random": last_id - n + 1,
+                "runs page, random page": 1}
         sizes = {name: len(fetch(port, path.replace("{n}", str(base.get(name, 0) + 7)), headers))
                  for name, path, _ in endpoints}
+        sizes.update({name: len(fetch(port, path.replace("{n}", str(base.get(name, 0) + 7)), page_headers))
+                      for name, path, _ in pages})
         floor_size = sizes["results list limit=20 (same page)"]
         floor_port = free_port()
         floor_proc = subprocess.Popen([sys.executable, "-c", FLOOR_APP, str(floor_port), str(floor_size),
@@ -278,6 +292,9 @@ def main(argv=None) -> int:
             rows.append((f"floor (static {floor_size} B)", c, floor, 1.0))
             for name, path, spread in endpoints:
                 m = loadgen.measure(port, path, headers, c, args.seconds, spread=spread, base=base.get(name, 0))
+                rows.append((name, c, m, m["rps"] / floor["rps"]))
+            for name, path, spread in pages:
+                m = loadgen.measure(port, path, page_headers, c, args.seconds, spread=spread, base=base.get(name, 0))
                 rows.append((name, c, m, m["rps"] / floor["rps"]))
         write_figures = bench_writes.write_rows(port, headers, conns, args.seconds)
         rss = psutil.Process(server.pid).memory_info().rss / 1e6

@@ -19,6 +19,7 @@ from torrentlite.runner.executor import ExecutorUnavailable
 from torrentlite.runner.ownership import SchedulerLock
 from torrentlite.settings import Settings
 from torrentlite.store.db import Store
+from torrentlite import web
 
 log = logging.getLogger("torrentlite")
 
@@ -89,6 +90,8 @@ class App:
 
 
 def _json_error(error: bottle.HTTPError) -> str:
+    if web.wants_page(bottle.request):
+        return web.error_page(error)
     bottle.response.content_type = "application/json"
     if error.status_code >= 500:
         return json.dumps({"error_message": CANNED_MESSAGE})
@@ -110,7 +113,6 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     mount(wsgi, api)
     securestring.mount(wsgi, api)
     publishing.mount(wsgi, api, lambda: settings.net_location)
-    wsgi.route("/", ["GET"], lambda: bottle.HTTPResponse(b"", 302, {"Location": "/rundb/api/v1/"}))
     plugins.mount_pages(wsgi, api)
     scheduler = plugin_runs.build_scheduler(store, settings)
     plugin_runs.register(api, scheduler)
@@ -119,4 +121,5 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     datamanagement.register(api, dm_worker)
     downloads = Downloads(store, str(settings.data_path / "downloads"))
     file_downloads.register(api, downloads)
+    web.mount(wsgi, api, scheduler)
     return App(settings, store, api, wsgi, scheduler, dm_worker, downloads)

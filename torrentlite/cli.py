@@ -89,6 +89,7 @@ def cmd_serve(args) -> int:
         app.close()
         raise CliError(f"cannot serve on {settings.host}:{settings.port}: {exc}"
                        if isinstance(exc, OSError) else str(exc))
+    first_password = users.first_admin_password()
     url = f"http://{settings.host}:{settings.port}/rundb/api/v1/"
     print(f"torrentlite {__version__} — data in {settings.data_path}")
     if new_dir:
@@ -99,6 +100,10 @@ def cmd_serve(args) -> int:
         print(f"  loaded the demo runs ({report.loaded_demo} rows)")
     print(f"  serving {url}")
     print(f"  plugin jobs: {app.check_executor()}")
+    print(f"  pages: http://{settings.host}:{settings.port}/runs")
+    if first_password:
+        print(f"  sign in as ionadmin with the password {first_password} (shown once; change it with "
+              f"`torrentlite user passwd ionadmin`)")
     # The key is shown once, by the start that creates it; later starts say where to get it, so
     # output kept by a service manager holds it at most once.
     if new_key:

@@ -1,4 +1,4 @@
-"""Who is calling: ApiKey, HTTP Basic, PluginKey and (optionally) trusted loopback clients."""
+"""Who is calling: ApiKey, HTTP Basic, PluginKey, a browser session and (optionally) trusted loopback clients."""
 from __future__ import annotations
 
 import base64
@@ -8,8 +8,10 @@ import logging
 from typing import Optional
 
 from torrentlite.api.cross_site import HostNames, foreign_reason
+from torrentlite.api.errors import ApiError
 from torrentlite.store.db import Store
 from torrentlite.store.fields import fits_int64
+from torrentlite.store.sessions import CSRF_HEADER, SAFE_METHODS, Sessions, cookie_token, csrf_ok
 from torrentlite.store.users import User, Users
 
 LOOPBACK = ("127.0.0.1", "127.0.1.1", "::1", "::ffff:127.0.0.1")
@@ -25,6 +27,7 @@ class Authenticator:
         self.users = Users(store)
         self.trust_loopback = trust_loopback
         self.hosts = hosts or HostNames()
+        self.sessions = Sessions(store)
 
     def foreign(self, method: str, headers) -> Optional[str]:
         """Why ambient trust (loopback, a session) must not apply to this request; None when it may."""
@@ -37,6 +40,9 @@ class Authenticator:
         return self.foreign(method, headers)
 
     def authenticate(self, headers, params: dict, remote_addr: Optional[str], method: str = "GET") -> Optional[User]:
+        """The caller, or None. A session cookie authenticates an unsafe `method` only with the session's
+        CSRF token in the X-CSRFToken header (403 otherwise), and a safe one only when not sent for
+        another site (GETs such as plugin stop/ change things)."""
         try:
             header = headers.get("Authorization", "") or ""
         except UnicodeError:  # Bottle decodes header bytes as UTF-8; other bytes are no credentials
@@ -66,12 +72,33 @@ class Authenticator:
             user = self.users.by_api_key(params["username"][-1], params["api_key"][-1])
             if user:
                 return user
+        user = self.session_user(headers, method)
+        if user:
+            return user
         if self.trust_loopback and remote_addr in LOOPBACK:
             reason = self.foreign(method, headers)
             if reason is None:
                 return self.users.by_name("ionadmin")
             log.info("loopback trust refused for %s: %s", method, reason)
         return None
+
+    def session_user(self, headers, method: str = "GET") -> Optional[User]:
+        session = self.sessions.get(cookie_token(headers))
+        if session is None:
+            return None
+        user = self.users.load(session.user_id)
+        if user is None or not user.is_active:
+            return None
+        if method.upper() in SAFE_METHODS:
+            reason = self.foreign(method, headers)
+            if reason is not None:
+                log.info("session not accepted for %s: %s", method, reason)
+                return None
+        elif not csrf_ok(session, headers.get(CSRF_HEADER)):
+            # The token, which only this server's pages hold, shows the request is not another site's.
+            raise ApiError(403, {"error": "CSRF token missing or incorrect: a request authenticated by the "
+                                          "session cookie must send the session's X-CSRFToken header."})
+        return user
 
     def _basic(self, credentials: str) -> Optional[User]:
         try:

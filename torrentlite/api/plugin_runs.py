@@ -12,6 +12,7 @@ from torrentlite.runner.local import LocalExecutor
 from torrentlite.runner.scheduler import LaunchError, RunLevelScheduler
 from torrentlite.runner.startplugin import fetch_one
 from torrentlite.runner.states import JobState
+from torrentlite.store.fields import fits_int64
 from torrentlite.store.models import column, fk_column
 
 log = logging.getLogger("torrentlite.api")
@@ -83,6 +84,13 @@ def build_scheduler(store, settings) -> RunLevelScheduler:
 def register(api: Api, scheduler: RunLevelScheduler) -> None:
     """Register the plugin-run endpoints of this module on ``api``, acting through ``scheduler``."""
 
+    def key(call: Call) -> int:
+        # A key no SQLite integer can hold names nothing.
+        pk = int(call.match["pk"])
+        if not fits_int64(pk):
+            raise ApiError(404)
+        return pk
+
     def require(call: Call, action: str, table: str) -> None:
         if not call.user.can(action, table):
             raise ApiError(401)
@@ -108,13 +116,13 @@ def register(api: Api, scheduler: RunLevelScheduler) -> None:
         if not isinstance(config, dict):
             raise bad_request("pluginconfig must be an object")
         pluginresult = body.get("pluginresult")
-        if pluginresult not in (None, "") and not str(pluginresult).isdigit():
+        if pluginresult not in (None, "") and not (str(pluginresult).isdigit() and fits_int64(int(pluginresult))):
             raise bad_request("pluginresult must be an integer")
         user = call.user.username
         if call.user.is_superuser and (body.get("owner") or body.get("username")):
             user = str(body.get("owner") or body.get("username"))
         try:
-            launched = scheduler.launch(int(call.match["pk"]), [body["plugin"]], run_mode="manual",
+            launched = scheduler.launch(key(call), [body["plugin"]], run_mode="manual",
                                         pluginconfig=config,
                                         pluginresult=int(pluginresult) if pluginresult not in (None, "") else None,
                                         user=user)
@@ -137,15 +145,16 @@ def register(api: Api, scheduler: RunLevelScheduler) -> None:
     @api.endpoint("pluginresult", r"(?P<pk>\d+)/stop/", ("GET",))
     def stop(call: Call) -> Response:
         require(call, "change", "pluginresult")
-        if fetch_one(api.store, "pluginresult", int(call.match["pk"])) is None:
+        pk = key(call)
+        if fetch_one(api.store, "pluginresult", pk) is None:
             raise ApiError(404)
-        scheduler.cancel(int(call.match["pk"]))
+        scheduler.cancel(pk)
         return Response(204)
 
     @api.endpoint("pluginresult", r"(?P<pk>\d+)/delete/", ("DELETE",))
     def delete(call: Call) -> Response:
         require(call, "delete", "pluginresult")
-        if not scheduler.delete(int(call.match["pk"])):
+        if not scheduler.delete(key(call)):
             raise ApiError(404)
         return Response(204)
 

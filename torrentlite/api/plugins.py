@@ -25,6 +25,7 @@ from torrentlite.api.request_headers import TolerantHeaders
 from torrentlite.runner.extend import ERROR, MISSING, ExtendRunner
 from torrentlite.runner.inspect import PluginError
 from torrentlite.runner.manager import CONFIG_PAGES, PluginManager
+from torrentlite.store.sessions import cookie_token
 
 log = logging.getLogger("torrentlite.api.plugins")
 
@@ -253,7 +254,38 @@ def _plugin_fields(row: dict) -> dict:
     return fields
 
 
-def head_script(row: dict, user, result_pk, result_json, params: dict) -> str:
+# A page opened from a signed-in browser sends the session's CSRF token on its own unsafe same-origin
+# requests (jQuery, XMLHttpRequest or fetch), as Torrent Suite's pages set up for Django.
+CSRF_SETUP = """(function (token) {
+  if (!token || window.TB_csrf_ready) { return; }
+  window.TB_csrf_ready = true;
+  var open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function (method, url) {
+    this._tlUnsafe = !/^(GET|HEAD|OPTIONS)$/i.test(method) && new URL(url, location.href).origin === location.origin;
+    return open.apply(this, arguments);
+  };
+  XMLHttpRequest.prototype.send = function () {
+    if (this._tlUnsafe) { this.setRequestHeader("X-CSRFToken", token); }
+    return send.apply(this, arguments);
+  };
+  if (window.fetch) {
+    var original = window.fetch;
+    window.fetch = function (input, init) {
+      init = init || {};
+      var url = typeof input === "string" ? input : input.url;
+      var method = init.method || (typeof input === "string" ? "GET" : input.method) || "GET";
+      if (!/^(GET|HEAD|OPTIONS)$/i.test(method) && new URL(url, location.href).origin === location.origin) {
+        var headers = new Headers(init.headers || (typeof input === "string" ? {} : input.headers));
+        headers.set("X-CSRFToken", token);
+        init.headers = headers;
+      }
+      return original.call(this, input, init);
+    };
+  }
+})(TB_csrf);"""
+
+
+def head_script(row: dict, user, result_pk, result_json, params: dict, csrf: str = "") -> str:
     """The <script> block with the TB_* globals a plugin page expects."""
     plan = {"applicationGroup": (params.get("applicationGroup") or [""])[-1],
             "runType": (params.get("runType") or [""])[-1]}
@@ -266,6 +298,8 @@ def head_script(row: dict, user, result_pk, result_json, params: dict) -> str:
         "var TB_result_json = %s;" % _script_json(result_json),
         "var TB_plan_json = %s;" % _script_json(plan),
         "var TB_TMAP = %s;" % _script_json((params.get("tmap") or [""])[-1]),
+        "var TB_csrf = %s;" % _script_json(csrf),
+        CSRF_SETUP,
     ]
     return '<script type="text/javascript">\n' + "\n".join(lines) + "\n</script>\n"
 
@@ -331,7 +365,9 @@ def mount_pages(wsgi: bottle.Bottle, api: Api) -> None:
             except ApiError:
                 return html_response(404, "<p>There is no report %s.</p>" % html.escape(report))
         text = path.read_text(encoding="utf-8", errors="replace")
-        return html_response(200, inject(text, head_script(row, user, result_pk, result_json, params)))
+        session = api.auth.sessions.get(cookie_token(request.headers))
+        csrf = session.csrf if session is not None and session.user_id == user.id else ""
+        return html_response(200, inject(text, head_script(row, user, result_pk, result_json, params, csrf)))
 
     def media_for(row, relative: str):
         if row is None or not row["path"]:

@@ -123,11 +123,19 @@ class Users:
         user = self.require(username)
         with self.store.write():
             self.db.execute_sql('UPDATE "user" SET password = ? WHERE id = ?', (hash_password(password), user.id))
+            self._end_sessions(user.id)
 
     def set_active(self, username: str, active: bool) -> None:
         user = self.require(username)
         with self.store.write():
             self.db.execute_sql('UPDATE "user" SET is_active = ? WHERE id = ?', (int(active), user.id))
+            if not active:
+                self._end_sessions(user.id)
+
+    def _end_sessions(self, user_id: int) -> None:
+        # A new password or a deactivation signs the user's browsers out.
+        if self._row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'websession'"):
+            self.db.execute_sql('DELETE FROM "websession" WHERE user_id = ?', (user_id,))
 
     def grant_codename(self, user_id: int, codename: str) -> None:
         self.db.execute_sql('INSERT OR IGNORE INTO "user_permission" (user_id, codename) VALUES (?, ?)',
@@ -177,6 +185,17 @@ class Users:
             user = self.load(row[0])
             return user if user.is_active else None
         return None
+
+    def first_admin_password(self) -> str | None:
+        """A random password for ionadmin if it never had one (only its hash is kept); None otherwise."""
+        row = self._row('SELECT id, password FROM "user" WHERE username = ?', ("ionadmin",))
+        if row is None or row[1] != "!":
+            return None
+        password = secrets.token_urlsafe(12)
+        with self.store.write():
+            self.db.execute_sql('UPDATE "user" SET password = ? WHERE id = ? AND password = ?',
+                                (hash_password(password), row[0], "!"))
+        return password
 
     def ensure_defaults(self) -> bool:
         """Create ionadmin (superuser) and ionuser (inactive, ionusers rights) once; True if created."""

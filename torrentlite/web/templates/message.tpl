@@ -1,0 +1,3 @@
+% rebase('base.tpl', title=title)
+<h1>{{title}}</h1>
+<p>{{message}}</p>
