@@ -20,6 +20,7 @@ from torrentlite.runner.ownership import SchedulerLock
 from torrentlite.settings import Settings
 from torrentlite.store.db import Store
 from torrentlite import web
+from torrentlite.web import output
 
 log = logging.getLogger("torrentlite")
 
@@ -114,6 +115,7 @@ def build_app(settings: Settings, store: Store | None = None) -> App:
     securestring.mount(wsgi, api)
     publishing.mount(wsgi, api, lambda: settings.net_location)
     plugins.mount_pages(wsgi, api)
+    output.mount(wsgi, api, settings.data_path)
     scheduler = plugin_runs.build_scheduler(store, settings)
     plugin_runs.register(api, scheduler)
     api.plugins.changed.append(scheduler.plugins_changed)
