@@ -35,7 +35,9 @@ setup(
     ],
     extras_require={
         "drmaa": ["drmaa>=0.7.9"],
-        "test": ["pytest>=8", "openapi-spec-validator>=0.7", "hypothesis>=6", "playwright>=1.40"],
+        # scripts/make_demo_data.py writes the demo's BAM files; the generated files ship with the package.
+        "demo-data": ["pysam>=0.22"],
+        "test": ["pytest>=8", "openapi-spec-validator>=0.7", "hypothesis>=6", "playwright>=1.40", "pysam>=0.22"],
     },
     entry_points={"console_scripts": ["torrentlite = torrentlite.cli:main"]},
 )

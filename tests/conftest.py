@@ -103,16 +103,23 @@ def demo_template(tmp_path_factory) -> Path:
     return data_dir
 
 
+# Columns holding absolute paths into the data directory (report folders, raw-data folders, genomes, BED
+# files): a test that changes those files (data management) must change its copy's.
+PATH_COLUMNS = (("reportstorage", "dirPath"), ("experiment", "expDir"), ("referencegenome", "reference_path"),
+                ("content", "file"), ("contentupload", "file_path"), ("publisher", "path"),
+                ("experimentanalysissettings", "targetRegionBedFile"),
+                ("experimentanalysissettings", "hotSpotRegionBedFile"),
+                ("experimentanalysissettings", "barcodedSamples"))
+
+
 def _copy_data_dir(template: Path, target: Path) -> Path:
     shutil.copytree(template, target)
     # The demo's report folders are addressed by absolute path in the database; keep them valid.
     settings = make_settings(target)
     app = build_app(settings)
-    app.store.db.execute_sql('UPDATE "reportstorage" SET "dirPath" = replace("dirPath", ?, ?)',
-                             (str(template), str(target)))
-    # So are the raw-data folders: a test that changes them (data management) must change its copy.
-    app.store.db.execute_sql('UPDATE "experiment" SET "expDir" = replace("expDir", ?, ?)',
-                             (str(template), str(target)))
+    for table, column in PATH_COLUMNS:
+        app.store.db.execute_sql(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?)',
+                                 (str(template), str(target)))
     app.close()
     return target
 

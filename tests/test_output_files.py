@@ -136,8 +136,13 @@ def test_listing_hides_links_out_of_the_storage(client, report):
 
 def test_root_listing_names_locations_and_reference_indexes(client):
     page = client.get("/output/").body.decode()
-    assert "Home/" in page
+    assert "Home/" in page and "tmap-f3/" in page
     assert client.get("/output").status == 301
+    library = client.get("/output/tmap-f3/").body.decode()
+    assert "demo_hg/" in library
+    fasta = client.get("/auth/output/tmap-f3/demo_hg/demo_hg.fasta", headers={"Range": "bytes=0-6"})
+    assert fasta.status == 206 and fasta.body.startswith(b">chr1\n") and len(fasta.body) == 7
+    assert client.get("/output/tmap-f3/../Home/").status == 404
 
 
 def _raw(port, path, headers=None):

@@ -52,8 +52,17 @@ def initialize(settings: Settings, store: Store, *, demo_data: bool = False) -> 
         dm_state.ensure_filestats(store.db)
     loaded_demo = 0
     if demo_data and not _has_rows(store, "results"):
-        demo.write_demo_folders(settings.results_path)
-        loaded_demo = load_rows(store, demo.demo_rows(settings.results_path))
+        demo.write_demo_folders(settings.results_path, settings.data_path)
+        loaded_demo = load_rows(store, demo.demo_rows(settings.results_path, settings.data_path,
+                                                      publisher_id(store, "BED")))
         for result_id in dm_state.stale_reports(store.db, limit=1000):
             dm_state.measure(store, result_id)
     return InitReport(found == 0, created_users, loaded_ref, loaded_demo)
+
+
+def publisher_id(store: Store, name: str) -> int:
+    """The id of a publisher row (the shipped ones are installed before the demo loads)."""
+    row = store.db.execute_sql('SELECT id FROM "publisher" WHERE name = ?', (name,)).fetchone()
+    if row is None:
+        raise RuntimeError(f"no {name} publisher installed")
+    return int(row[0])

@@ -1,16 +1,20 @@
 """Deterministic demo runs: plans, experiments, reports and metrics, plus their report folders."""
 from __future__ import annotations
 
+import json
 import random
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
 from . import demo_metrics as metrics
-from .demo_files import report_files
-from .reference import (FLOW_ORDERS, P1B_ADAPTER, QC_TYPES, chip_platform, plan_guid, reference_rows,
-                        short_id)
+from .demo_files import (BED_FOLDER, PACKAGE_DATA, library_folder, read_summary, report_files,
+                         sequencing_files)
+from .demo_genome import GENOMES, PANEL
+from .reference import (FLOW_ORDERS, INSTALL_DATE, P1B_ADAPTER, QC_TYPES, TMAP_INDEX_VERSION, chip_platform,
+                        plan_guid, reference_rows, short_id)
 
 Row = tuple[str, dict]
 
@@ -22,6 +26,7 @@ DEMO_PROJECT = "demo"
 ANALYSIS_VERSION = "db:5.4.15-1,an:5.4.3-1,"
 LOCATION_NAME = "Home"
 FLOW_ORDER = FLOW_ORDERS[0][4]
+RUN_SUMMARY, COVERAGE, EXPORT, QUALITY_GATE = "RunSummary", "AmpliconCoverage", "ExportReport", "QualityGate"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class DemoRun:
     barcode_kit: str
     samples: tuple[tuple[str, str], ...]
     plugins: tuple[str, ...] = ()
+    panel: bool = False  # targeted: the plan names the demo panel's target-regions and hotspots BEDs
 
 
 # (name, type, serial) of the demo instruments
@@ -49,22 +55,25 @@ INSTRUMENTS = (("PGM01", "PGM", "SN2-0451"), ("S5XL01", "S5", "2762010415"))
 
 DEMO_RUNS = (
     DemoRun("ecoli", "Ecoli_DH10B_control", "PGM01", 12, "316v2", 500, "GENS", 1, "IonPGM200Kit-v2",
-            "Ion PGM Template OT2 200 Kit", "Ion Xpress Plus Fragment Library Kit", "e_coli_dh10b", "",
-            (("", "E_coli_DH10B"),)),
+            "Ion PGM Template OT2 200 Kit", "Ion Xpress Plus Fragment Library Kit", "demo_ecoli", "",
+            (("", "E_coli_DH10B"),), (RUN_SUMMARY, QUALITY_GATE, EXPORT)),
     DemoRun("ampliseq", "AmpliSeq_CHP2_4plex", "S5XL01", 41, "530", 500, "AMPS", 1, "Ion S5 Sequencing Kit",
-            "Ion Chef S530 V1", "Ion AmpliSeq Library Kit Plus", "hg19", "IonXpress",
+            "Ion Chef S530 V1", "Ion AmpliSeq Library Kit Plus", "demo_hg", "IonXpress",
             (("IonXpress_001", "NA12878"), ("IonXpress_002", "NA12891"), ("IonXpress_003", "NA12892"),
-             ("IonXpress_004", "HD701_Reference")), ("coverageAnalysis", "variantCaller")),
+             ("IonXpress_004", "HD701_Reference")), (RUN_SUMMARY, COVERAGE, QUALITY_GATE, EXPORT), True),
     DemoRun("wgs", "NA12878_low_pass_WGS", "S5XL01", 42, "540", 500, "WGNM", 1, "Ion S5 Sequencing Kit",
-            "Ion Chef S540 V1", "Ion Xpress Plus Fragment Library Kit", "hg19", "", (("", "NA12878_WGS"),)),
+            "Ion Chef S540 V1", "Ion Xpress Plus Fragment Library Kit", "demo_hg", "", (("", "NA12878_WGS"),),
+            (RUN_SUMMARY, QUALITY_GATE, EXPORT)),
 )
 
 
 @dataclass
 class DemoData:
-    """Everything the demo generates: rows in dependency order and report files by absolute path."""
+    """Everything the demo generates: rows in dependency order, text files and copied package files."""
     rows: list[Row] = field(default_factory=list)
     files: dict[Path, str] = field(default_factory=dict)
+    copies: dict[Path, Path] = field(default_factory=dict)
+    bed_files: dict[str, Path] = field(default_factory=dict)  # BED name -> where its content row says it is
 
 
 class IdAllocator:
@@ -85,17 +94,26 @@ class IdAllocator:
         return pk
 
 
-def demo_rows(results_root: Path) -> Iterator[Row]:
-    """Yield the demo's (table, row) pairs; every stored path lies under results_root."""
-    yield from build_demo(results_root).rows
+def demo_rows(results_root: Path, library_root: Path | None = None, bed_publisher: int = 1) -> Iterator[Row]:
+    """Yield the demo's (table, row) pairs; stored paths lie under results_root and library_root."""
+    yield from build_demo(results_root, library_root, bed_publisher).rows
 
 
-def write_demo_folders(results_root: Path) -> None:
-    """Write the raw-data and report folders the demo rows point at."""
-    root = Path(results_root).resolve()
-    for path, text in build_demo(root).files.items():
+def write_demo_folders(results_root: Path, library_root: Path | None = None) -> None:
+    """Write the raw-data and report folders, the panel BEDs and the reference library the demo rows point at."""
+    data = build_demo(results_root, library_root)
+    for path, text in data.files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    for path, source in data.copies.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path)
+
+
+def run_identity(index: int, run: DemoRun) -> tuple[datetime, str]:
+    """When a demo run started and its run id (the read-group prefix inside its BAMs)."""
+    rng = random.Random(f"{DEMO_SEED}:{run.key}")
+    return DEMO_START + timedelta(days=index, minutes=rng.randint(0, 300)), short_id(rng)
 
 
 def report_root(results_root: Path) -> Path:
@@ -103,11 +121,18 @@ def report_root(results_root: Path) -> Path:
     return Path(results_root).resolve() / "analysis" / "output"
 
 
-def build_demo(results_root: Path) -> DemoData:
-    """Generate the whole demo; the same results_root always gives the same data."""
+def build_demo(results_root: Path, library_root: Path | None = None, bed_publisher: int = 1) -> DemoData:
+    """Generate the whole demo; the same folders always give the same data.
+
+    library_root is the data directory: it holds referenceLibrary/ and uploads/ (default: the parent of
+    results_root). bed_publisher is the id of the BED publisher row the panel's BED files belong to.
+    """
     root = Path(results_root).resolve()
+    library = Path(library_root).resolve() if library_root is not None else root.parent
     ids = IdAllocator(reference_rows())
     data = DemoData()
+    _add_genomes(data, ids, library)
+    _add_panel(data, ids, library, bed_publisher)
     storage_id = ids("reportstorage")
     data.rows.append(("reportstorage", {"id": storage_id, "name": "Demo", "webServerPath": "/output",
                                         "dirPath": str(report_root(root)), "default": False}))
@@ -119,9 +144,41 @@ def build_demo(results_root: Path) -> DemoData:
                                   "modified": DEMO_START + timedelta(days=len(DEMO_RUNS))}))
     for index, run in enumerate(DEMO_RUNS):
         rng = random.Random(DEMO_SEED * 100 + index)
-        when = DEMO_START + timedelta(days=index, minutes=rng.randint(0, 300))
-        _add_run(data, ids, rng, run, root, when, storage_id, project_id)
+        when, runid = run_identity(index, run)
+        _add_run(data, ids, rng, run, root, when, runid, storage_id, project_id)
     return data
+
+
+def _add_genomes(data: DemoData, ids: IdAllocator, library: Path) -> None:
+    """The synthetic genomes the demo reads align to, with their FASTA and index in the reference library."""
+    for short, (name, species, _contigs) in GENOMES.items():
+        folder = library_folder(library, short)
+        data.rows.append(("referencegenome", {
+            "id": ids("referencegenome"), "short_name": short, "name": name, "species": species, "version": "1",
+            "index_version": TMAP_INDEX_VERSION, "status": "complete", "enabled": True,
+            "reference_path": str(folder), "notes": "Synthetic genome shipped with the demo data.",
+            "source": "", "celery_task_id": "", "verbose_error": "", "identity_hash": None, "date": INSTALL_DATE}))
+        source = library_folder(PACKAGE_DATA, short)
+        for suffix in (".fasta", ".fasta.fai"):
+            data.copies[folder / f"{short}{suffix}"] = source / f"{short}{suffix}"
+
+
+def _add_panel(data: DemoData, ids: IdAllocator, library: Path, publisher: int) -> None:
+    """The panel's target-regions and hotspots BEDs, uploaded to the BED publisher as Torrent Suite stores them."""
+    for name, hotspot in ((PANEL, False), (f"{PANEL}_Hotspots", True)):
+        upload = ids("contentupload")
+        folder = library / "uploads" / "BED" / str(upload)
+        meta = {"reference": "demo_hg", "hotspot": hotspot, "is_ampliseq": True, "description": name,
+                "enabled": True}
+        data.rows.append(("contentupload", {"id": upload, "file_path": str(folder / f"{name}.bed"),
+                                            "status": "Successfully Completed", "meta": meta}))
+        detail = f"/demo_hg/unmerged/detail/{name}.bed"
+        data.rows.append(("content", {"id": ids("content"), "publisher": publisher, "contentupload": upload,
+                                      "file": str(folder) + detail, "path": detail, "meta": meta}))
+        data.bed_files[name] = Path(str(folder) + detail)
+        data.files[folder / "meta.json"] = json.dumps(meta, indent=4, sort_keys=True) + "\n"
+        for target in (folder / f"{name}.bed", data.bed_files[name]):
+            data.copies[target] = PACKAGE_DATA / BED_FOLDER / f"{name}.bed"
 
 
 def _rig_row(name: str, kind: str, serial: str) -> dict:
@@ -131,8 +188,9 @@ def _rig_row(name: str, kind: str, serial: str) -> dict:
 
 
 def _add_run(data: DemoData, ids: IdAllocator, rng: random.Random, run: DemoRun, root: Path,
-             when: datetime, storage_id: int, project_id: int) -> None:
+             when: datetime, runid: str, storage_id: int, project_id: int) -> None:
     short, guid = short_id(rng), plan_guid(rng)
+    reads = read_summary()["runs"][run.key]["datasets"]
     exp_name = f"R_{when:%Y_%m_%d_%H_%M_%S}_user_{run.instrument}-{run.run_number}-{run.name}"
     exp_dir = root / run.instrument / exp_name
     finished = when + timedelta(hours=3, minutes=rng.randint(0, 59))
@@ -151,7 +209,8 @@ def _add_run(data: DemoData, ids: IdAllocator, rng: random.Random, run: DemoRun,
     rows.append(("experiment", _experiment_row(exp_id, run, exp_name, exp_dir, short, explog, when,
                                                finished, plan_id, rng)))
     eas_id = ids("experimentanalysissettings")
-    eas = _eas_row(eas_id, exp_id, run, when)
+    beds = (str(data.bed_files[PANEL]), str(data.bed_files[f"{PANEL}_Hotspots"])) if run.panel else ("", "")
+    eas = _eas_row(eas_id, exp_id, run, when, beds)
     rows.append(("experimentanalysissettings", eas))
     sample_ids = []
     for barcode, sample in run.samples:
@@ -166,11 +225,11 @@ def _add_run(data: DemoData, ids: IdAllocator, rng: random.Random, run: DemoRun,
     result_id = ids("results")
     results_name = f"Auto_user_{run.instrument}-{run.run_number}-{run.name}_{exp_id}"
     report_dir = f"{results_name}_{result_id:03d}"
-    rows.append(("results", _results_row(result_id, run, results_name, report_dir, short_id(rng), finished,
+    rows.append(("results", _results_row(result_id, run, results_name, report_dir, runid, finished,
                                          exp_id, eas_id, storage_id, project_id)))
-    analysis = metrics.analysis_metrics(rng, run.chip)
-    quality = metrics.quality_metrics(rng, run.chip, analysis["libFinal"])
-    lib = metrics.lib_metrics(rng, analysis, quality, run.reference)
+    analysis = metrics.analysis_metrics(rng, run.chip, sum(d["read_count"] for d in reads))
+    quality = metrics.quality_metrics(reads)
+    lib = metrics.lib_metrics(rng, analysis, reads, run.reference)
     tf = metrics.tf_metrics(rng, analysis)
     for table, values in (("analysismetrics", analysis), ("qualitymetrics", quality), ("libmetrics", lib),
                           ("tfmetrics", tf)):
@@ -186,8 +245,9 @@ def _add_run(data: DemoData, ids: IdAllocator, rng: random.Random, run: DemoRun,
                "report_link": f"/output/{LOCATION_NAME}/{report_dir}/", "result_id": result_id,
                "runid": _row(rows, "results")["runid"], "plan": _row(rows, "plannedexperiment"),
                "experiment": _row(rows, "experiment"), "eas": eas, "lib": lib, "analysis": analysis,
-               "when": when, "flow_order": FLOW_ORDER}
-    data.files.update(report_files(rng, context))
+               "when": when, "flow_order": FLOW_ORDER, "reads": reads}
+    data.files.update(report_files(context))
+    data.copies.update(sequencing_files(context))
 
 
 def _row(rows: list[Row], table: str) -> dict:
@@ -277,7 +337,7 @@ def _experiment_row(pk: int, run: DemoRun, exp_name: str, exp_dir: Path, short: 
             "diskusage": rng.randint(20_000, 90_000)}
 
 
-def barcoded_samples(run: DemoRun) -> dict:
+def barcoded_samples(run: DemoRun, beds: tuple[str, str] = ("", "")) -> dict:
     """EAS barcodedSamples: sample name -> its barcodes and per-barcode info."""
     samples: dict = {}
     for barcode, sample in run.samples:
@@ -287,8 +347,8 @@ def barcoded_samples(run: DemoRun) -> dict:
         entry["barcodes"].append(barcode)
         entry["barcodeSampleInfo"][barcode] = {
             "controlSequenceType": "", "controlType": "", "description": "", "externalId": "",
-            "hotSpotRegionBedFile": "", "nucleotideType": "DNA", "reference": run.reference,
-            "sseBedFile": "", "targetRegionBedFile": "", "endBarcode": ""}
+            "hotSpotRegionBedFile": beds[1], "nucleotideType": "DNA", "reference": run.reference,
+            "sseBedFile": "", "targetRegionBedFile": beds[0], "endBarcode": ""}
     return samples
 
 
@@ -297,12 +357,12 @@ def selected_plugins(run: DemoRun) -> dict:
     return {name: {"name": name, "features": [], "userInput": {}, "version": ""} for name in run.plugins}
 
 
-def _eas_row(pk: int, exp_id: int, run: DemoRun, when: datetime) -> dict:
+def _eas_row(pk: int, exp_id: int, run: DemoRun, when: datetime, beds: tuple[str, str]) -> dict:
     return {"id": pk, "experiment": exp_id, "status": "run", "isEditable": False, "isOneTimeOverride": False,
             "date": when, "reference": run.reference, "barcodeKitName": run.barcode_kit,
             "libraryKitName": run.library_kit, "libraryKey": "TCAG", "tfKey": "ATCG",
-            "threePrimeAdapter": P1B_ADAPTER, "targetRegionBedFile": "", "hotSpotRegionBedFile": "",
-            "sseBedFile": "", "barcodedSamples": barcoded_samples(run), "selectedPlugins": selected_plugins(run),
+            "threePrimeAdapter": P1B_ADAPTER, "targetRegionBedFile": beds[0], "hotSpotRegionBedFile": beds[1],
+            "sseBedFile": "", "barcodedSamples": barcoded_samples(run, beds), "selectedPlugins": selected_plugins(run),
             "base_recalibration_mode": "standard_recal", "realign": False, "isDuplicateReads": False}
 
 

@@ -1,22 +1,37 @@
-"""Contents of a demo run's raw-data and report folders (explog, ion_params, basecaller outputs)."""
+"""Contents of a demo run's raw-data and report folders: explog, ion_params, basecaller outputs, BAMs."""
 from __future__ import annotations
 
 import json
-import random
+from functools import lru_cache
 from pathlib import Path
 
 from . import demo_metrics as metrics
 from .reference import TMAP_INDEX_VERSION, barcode_sets
 
-FASTQ_READS = 12
 PIPELINE_SITE = "Torrent Server"
+# The sequencing files (made by scripts/make_demo_data.py with pysam) ship with the package.
+PACKAGE_DATA = Path(__file__).resolve().parent.parent / "data" / "demo"
+READ_SUMMARY = "reads.json"
+RUN_FOLDER = "runs"
+BED_FOLDER = "bed"
+LIBRARY = "referenceLibrary"
 
 
-def report_files(rng: random.Random, ctx: dict) -> dict[Path, str]:
-    """All files of one demo run, keyed by absolute path (raw data dir and report dir)."""
+def library_folder(root: Path, short: str) -> Path:
+    """<root>/referenceLibrary/tmap-f3/<short>: where Torrent Suite keeps a genome's FASTA and index."""
+    return Path(root) / LIBRARY / TMAP_INDEX_VERSION / short
+
+
+@lru_cache(maxsize=1)
+def read_summary() -> dict:
+    """What the shipped reads are: per run, per dataset, counts and length histograms."""
+    return json.loads((PACKAGE_DATA / READ_SUMMARY).read_text(encoding="utf-8"))
+
+
+def report_files(ctx: dict) -> dict[Path, str]:
+    """The text files of one demo run, keyed by absolute path (raw data dir and report dir)."""
     report: Path = ctx["report_dir"]
     explog_text = "".join(f"{key}: {value}\n" for key, value in ctx["explog"]) + "ExperimentErrorLog:\n"
-    datasets = datasets_basecaller(rng, ctx)
     files = {
         ctx["exp_dir"] / "explog.txt": explog_text,
         # The instrument leaves explog_final.txt in the raw-data folder when a run ends; plugins
@@ -24,19 +39,28 @@ def report_files(rng: random.Random, ctx: dict) -> dict[Path, str]:
         ctx["exp_dir"] / "explog_final.txt": explog_text,
         report / "explog_final.txt": explog_text,
         report / "ion_params_00.json": _json(ion_params(ctx)),
-        report / "basecaller_results" / "datasets_basecaller.json": _json(datasets),
+        report / "basecaller_results" / "datasets_basecaller.json": _json(datasets_basecaller(ctx)),
+        report / "basecaller_results" / "ionstats_basecaller.json": _json(ionstats_basecaller(ctx["reads"])),
         report / "sigproc_results" / "bfmask.stats": bfmask_stats(ctx["analysis"]),
         report / "sigproc_results" / "analysis_return_code.txt": "0\n",
         report / "log.html": _pipeline_log(ctx),
     }
-    for dataset in datasets["datasets"]:
-        name = f"{dataset['file_prefix']}.fastq"
-        files[report / "basecaller_results" / name] = fastq(rng, ctx["runid"], min(FASTQ_READS,
-                                                                                 dataset["read_count"]))
     if ctx["run"].barcode_kit:
         files[report / "barcodeList.txt"] = barcode_list(ctx["run"].barcode_kit)
-        files[report / "alignment_barcode_summary.csv"] = alignment_barcode_summary(rng, ctx, datasets)
+        files[report / "alignment_barcode_summary.csv"] = alignment_barcode_summary(ctx["reads"])
     return files
+
+
+def sequencing_files(ctx: dict) -> dict[Path, Path]:
+    """The run's BAMs (aligned + index in the report folder, unaligned in basecaller_results): target -> source."""
+    source = PACKAGE_DATA / RUN_FOLDER / ctx["run"].key
+    report: Path = ctx["report_dir"]
+    copies = {}
+    for dataset in ctx["reads"]:
+        prefix = dataset["prefix"]
+        for name in (f"{prefix}.bam", f"{prefix}.bam.bai", f"basecaller_results/{prefix}.basecaller.bam"):
+            copies[report / name] = source / name
+    return copies
 
 
 def _json(value) -> str:
@@ -72,53 +96,48 @@ def ion_params(ctx: dict) -> dict:
         "plan": {"planName": plan["planName"], "planShortID": plan["planShortID"], "runType": run.run_type,
                  "runMode": "single", "barcodeId": run.barcode_kit, "barcodedSamples": eas["barcodedSamples"],
                  "librarykitname": run.library_kit, "sequencekitname": run.sequencing_kit,
-                 "templatingKitName": run.templating_kit, "bedfile": "", "regionfile": "",
+                 "templatingKitName": run.templating_kit, "bedfile": eas["targetRegionBedFile"],
+                 "regionfile": eas["hotSpotRegionBedFile"],
                  "threePrimeAdapter": eas["threePrimeAdapter"], "username": plan["username"],
                  "sampleTubeLabel": "", "sampleGrouping": "Self"},
     }
 
 
-def datasets_basecaller(rng: random.Random, ctx: dict) -> dict:
-    """datasets_basecaller.json: one dataset per barcode (plus nomatch), read counts summing to the run's."""
-    run, runid, total = ctx["run"], ctx["runid"], ctx["lib"]["totalNumReads"]
-    mean = ctx["lib"]["q7_mean_alignment_length"]
+def datasets_basecaller(ctx: dict) -> dict:
+    """datasets_basecaller.json: one dataset per barcode (plus nomatch), counted from the shipped reads."""
+    run = ctx["run"]
     doc = {"meta": {"format_name": "Dataset Map", "format_version": "1.0", "generated_by": "BaseCaller",
                     "creation_date": ctx["when"].strftime("%d/%m/%Y %H:%M:%S")},
            "datasets": [], "read_groups": {}}
-
-    def add(dataset_name, prefix, group, count, extra):
-        doc["datasets"].append({"dataset_name": dataset_name, "file_prefix": prefix,
-                                "basecaller_bam": f"{prefix}.basecaller.bam", "read_count": count,
+    if run.barcode_kit:
+        doc["barcode_config"] = {"barcode_id": run.barcode_kit, "score_mode": 1, "score_cutoff": 2}
+    table = _barcode_table(run.barcode_kit) if run.barcode_kit else {}
+    for entry in ctx["reads"]:
+        prefix, group, barcode = entry["prefix"], entry["read_group"], entry["barcode"]
+        extra = {"sample": entry["sample"], "description": "" if barcode else ctx["results_name"]}
+        if barcode in table:
+            _index, sequence, adapter = table[barcode]
+            extra.update(barcode_name=barcode, barcode_sequence=sequence, barcode_adapter=adapter)
+        name = {"rawlib": "Rawlib", "nomatch_rawlib": "No_barcode_match"}.get(prefix, prefix)
+        doc["datasets"].append({"dataset_name": name, "file_prefix": prefix,
+                                "basecaller_bam": f"{prefix}.basecaller.bam", "read_count": entry["read_count"],
                                 "read_groups": [group]})
-        doc["read_groups"][group] = dict(extra, read_count=count, total_bases=count * mean,
-                                         Q20_bases=int(count * mean * 0.84), filtered=False,
-                                         library=run.reference, platform="IonTorrent", index=len(doc["datasets"]))
-
-    if not run.barcode_kit:
-        add("Rawlib", "rawlib", runid, total, {"sample": run.samples[0][1], "description": ctx["results_name"]})
-        return doc
-    doc["barcode_config"] = {"barcode_id": run.barcode_kit, "score_mode": 1, "score_cutoff": 2}
-    table = _barcode_table(run.barcode_kit)
-    counts = metrics.split_reads(rng, total, len(run.samples))
-    for (barcode, sample), count in zip(run.samples, counts):
-        index, sequence, adapter = table[barcode]
-        add(f"{barcode}_rawlib", f"{barcode}_rawlib", f"{runid}.{barcode}", count,
-            {"sample": sample, "barcode_name": barcode, "barcode_sequence": sequence,
-             "barcode_adapter": adapter, "description": ""})
-    add("No_barcode_match", "nomatch_rawlib", f"{runid}.nomatch", counts[-1], {"sample": "none",
-                                                                              "description": ""})
+        doc["read_groups"][group] = dict(extra, read_count=entry["read_count"], total_bases=entry["total_bases"],
+                                         Q20_bases=entry["Q20_bases"], filtered=False, library=run.reference,
+                                         platform="IonTorrent", index=len(doc["datasets"]))
     return doc
 
 
-def fastq(rng: random.Random, runid: str, reads: int) -> str:
-    """A few FASTQ records in the basecaller's read-name style (row:column after the run id)."""
-    lines = []
-    for _ in range(reads):
-        length = rng.randint(40, 120)
-        seq = "".join(rng.choice("ACGT") for _ in range(length))
-        qual = "".join(chr(33 + rng.randint(12, 32)) for _ in range(length))
-        lines += [f"@{runid}:{rng.randint(0, 9999):05d}:{rng.randint(0, 9999):05d}", seq, "+", qual]
-    return "\n".join(lines) + "\n"
+def ionstats_basecaller(datasets: list[dict]) -> dict:
+    """ionstats_basecaller.json: read-length histograms of all reads and of their Q17/Q20 prefixes."""
+    doc = {"meta": {"format_name": "ionstats_basecaller", "format_version": "1.0"}}
+    for section, key in (("full", "length"), ("Q17", "Q17"), ("Q20", "Q20")):
+        h = metrics.merge(d[key] for d in datasets)
+        top = metrics.longest(h)
+        doc[section] = {"num_reads": metrics.reads_of(h), "num_bases": metrics.bases_of(h),
+                        "mean_read_length": round(metrics.mean_of(h), 2), "max_read_length": top,
+                        "read_length_histogram": [h.get(length, 0) for length in range(top + 1)]}
+    return doc
 
 
 def barcode_list(kit: str) -> str:
@@ -129,19 +148,17 @@ def barcode_list(kit: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def alignment_barcode_summary(rng: random.Random, ctx: dict, datasets: dict) -> str:
-    """Per-barcode alignment summary, consistent with the dataset read counts."""
+def alignment_barcode_summary(datasets: list[dict]) -> str:
+    """Per-barcode alignment summary, counted from the shipped reads."""
     header = ("Barcode ID,Sample Name,Mapped Reads,Filtered Mapped Bases in Q7 Alignments,"
               "Filtered Mapped Bases in Q20 Alignments,Filtered Q7 Mean Alignment Length,Total Reads")
     rows = [header]
-    for group in datasets["read_groups"].values():
-        if "barcode_name" not in group:
+    for entry in datasets:
+        if not entry["barcode"] or entry["barcode"] == "nomatch":
             continue
-        reads = group["read_count"]
-        mapped = int(reads * rng.uniform(0.96, 0.99))
-        length = ctx["lib"]["q7_mean_alignment_length"]
-        rows.append(f"{group['barcode_name']},{group['sample']},{mapped},{mapped * length},"
-                    f"{int(mapped * length * 0.85)},{length},{reads}")
+        q7, q20 = metrics.merge([entry["AQ7"]]), metrics.merge([entry["AQ20"]])
+        rows.append(f"{entry['barcode']},{entry['sample']},{entry['mapped_reads']},{metrics.bases_of(q7)},"
+                    f"{metrics.bases_of(q20)},{int(metrics.mean_of(q7))},{entry['read_count']}")
     return "\n".join(rows) + "\n"
 
 

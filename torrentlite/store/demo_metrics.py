@@ -1,39 +1,83 @@
-"""Mutually consistent run metrics (wells, reads, qualities, alignments) for a demo run."""
+"""A demo run's metrics rows, computed from its reads' summary (wells and beads scaled to the reads)."""
 from __future__ import annotations
 
 import random
 
+from .demo_genome import genome_size
 from .reference import TF_C_SEQUENCE
 
-# chip -> (total wells, excluded wells, loading range, mean read length)
+# chip -> (share of wells excluded, loading range, share of library beads passing the filters)
 CHIP_PROFILES = {
-    "316v2": (6_345_216, 1_094_944, (0.80, 0.88), 188.0),
-    "530": (20_545_920, 2_031_616, (0.78, 0.86), 176.0),
-    "540": (164_699_136, 16_543_404, (0.86, 0.92), 152.0),
+    "316v2": (0.1726, (0.80, 0.88), (0.62, 0.72)),
+    "530": (0.0989, (0.78, 0.86), (0.64, 0.74)),
+    "540": (0.1004, (0.86, 0.92), (0.60, 0.70)),
 }
-GENOME_SIZES = {"e_coli_dh10b": 4_686_137, "hg19": 3_095_693_981}
 LENGTH_BINS = tuple(range(50, 601, 50))
 QUALITIES = (7, 10, 17, 20, 47)
 
 
-def analysis_metrics(rng: random.Random, chip: str) -> dict:
-    """Well and bead classification: adjusted = empty + pinned + ignored + bead, bead = live + dud."""
-    total, excluded, loading_range, _length = CHIP_PROFILES[chip]
-    adjusted = total - excluded
-    bead = int(adjusted * rng.uniform(*loading_range))
+# ---- histograms {length: reads} (keys are text once read back from JSON) ---------------------------------
+
+def merge(histograms) -> dict[int, int]:
+    total: dict[int, int] = {}
+    for histogram in histograms:
+        for length, reads in histogram.items():
+            total[int(length)] = total.get(int(length), 0) + reads
+    return total
+
+
+def reads_of(h: dict[int, int], at_least: int = 1) -> int:
+    return sum(n for length, n in h.items() if length >= at_least)
+
+
+def bases_of(h: dict[int, int]) -> int:
+    return sum(length * n for length, n in h.items())
+
+
+def mean_of(h: dict[int, int]) -> float:
+    reads = reads_of(h)
+    return bases_of(h) / reads if reads else 0.0
+
+
+def median_of(h: dict[int, int]) -> int:
+    counted, half = 0, reads_of(h) / 2
+    for length in sorted(k for k in h if k > 0):
+        counted += h[length]
+        if counted >= half:
+            return length
+    return 0
+
+
+def mode_of(h: dict[int, int]) -> int:
+    found = [(n, length) for length, n in h.items() if length > 0]
+    return max(found)[1] if found else 0
+
+
+def longest(h: dict[int, int]) -> int:
+    return max((length for length, n in h.items() if n and length > 0), default=0)
+
+
+# ---- the metrics tables ---------------------------------------------------------------------------------
+
+def analysis_metrics(rng: random.Random, chip: str, reads: int) -> dict:
+    """Wells and beads behind `reads` final library reads: adjusted = empty + pinned + ignored + bead."""
+    excluded_share, loading_range, pass_range = CHIP_PROFILES[chip]
+    lib = round(reads / rng.uniform(*pass_range))
+    tf = max(1, int(lib * rng.uniform(0.006, 0.012)))
+    live = lib + tf
+    dud = int(live * rng.uniform(0.0004, 0.003))
+    bead = live + dud
+    adjusted = round(bead / rng.uniform(*loading_range))
     pinned = int(adjusted * rng.uniform(0.00002, 0.0002))
     ignored = int(adjusted * rng.uniform(0.004, 0.009))
     empty = adjusted - bead - pinned - ignored
-    dud = int(bead * rng.uniform(0.0004, 0.003))
-    live = bead - dud
-    tf = int(live * rng.uniform(0.006, 0.012))
-    lib = live - tf
+    excluded = round(adjusted * excluded_share / (1 - excluded_share))
     cf, ie, dr = rng.uniform(0.45, 0.7), rng.uniform(0.35, 0.6), rng.uniform(0.1, 0.2)
     return {
-        "total": total, "excluded": excluded, "adjusted_addressable": adjusted, "bead": bead,
+        "total": adjusted + excluded, "excluded": excluded, "adjusted_addressable": adjusted, "bead": bead,
         "empty": empty, "pinned": pinned, "ignored": ignored, "dud": dud, "amb": 0, "live": live,
-        "tf": tf, "lib": lib, "libFinal": int(lib * rng.uniform(0.62, 0.72)),
-        "tfFinal": int(tf * rng.uniform(0.88, 0.96)), "loading": round(100.0 * bead / adjusted, 6),
+        "tf": tf, "lib": lib, "libFinal": reads, "tfFinal": int(tf * rng.uniform(0.88, 0.96)),
+        "loading": round(100.0 * bead / adjusted, 6),
         "sysCF": round(cf, 6), "sysIE": round(ie, 6), "sysDR": round(dr, 6),
         "libLive": 0, "libKp": 0, "libMix": 0, "tfLive": 0, "tfKp": 0, "tfMix": 0, "keypass_all_beads": 0,
         "lib_pass_basecaller": 0, "lib_pass_cafie": 0, "washout": 0, "washout_ambiguous": 0,
@@ -41,55 +85,44 @@ def analysis_metrics(rng: random.Random, chip: str) -> dict:
     }
 
 
-def read_length_fractions(mean_length: float) -> dict[int, float]:
-    """Share of reads at least N bases long, for the 50-600 bp bins, around a mean length."""
-    fractions = {}
-    for length in LENGTH_BINS:
-        share = max(0.0, 1.0 - (length / (mean_length * 1.9)) ** 3)
-        fractions[length] = round(share, 4)
-    return fractions
-
-
-def quality_metrics(rng: random.Random, chip: str, reads: int) -> dict:
-    """Read-length and base-quality summary of the library reads."""
-    mean = CHIP_PROFILES[chip][3] * rng.uniform(0.96, 1.04)
-    row = {"q0_reads": reads, "q17_reads": reads, "q20_reads": reads}
-    bases = int(reads * mean)
-    quality_share = {"q0": 1.0, "q17": rng.uniform(0.88, 0.92), "q20": rng.uniform(0.82, 0.86)}
-    for prefix, share in quality_share.items():
-        row[f"{prefix}_bases"] = str(int(bases * share))
-        mean_length = round(mean * share, 6)
+def quality_metrics(datasets: list[dict]) -> dict:
+    """Read lengths: all bases (q0) and the prefixes that keep Q17 and Q20 on average."""
+    row = {}
+    for prefix, key in (("q0", "length"), ("q17", "Q17"), ("q20", "Q20")):
+        h = merge(d[key] for d in datasets)
+        mean = round(mean_of(h), 6)
+        row[f"{prefix}_reads"] = reads_of(h)
+        row[f"{prefix}_bases"] = str(bases_of(h))
         # q20's mean length is an integer column on the real server, q0/q17's are floats.
-        row[f"{prefix}_mean_read_length"] = int(mean_length) if prefix == "q20" else mean_length
-        row[f"{prefix}_median_read_length"] = int(mean * share) + 4
-        row[f"{prefix}_mode_read_length"] = int(mean * share) - 8
-        row[f"{prefix}_max_read_length"] = int(mean * 1.9)
+        row[f"{prefix}_mean_read_length"] = int(mean) if prefix == "q20" else mean
+        row[f"{prefix}_median_read_length"] = median_of(h)
+        row[f"{prefix}_mode_read_length"] = mode_of(h)
+        row[f"{prefix}_max_read_length"] = longest(h)
         for length in (50, 100, 150):
-            row[f"{prefix}_{length}bp_reads"] = int(reads * read_length_fractions(mean * share)[length])
+            row[f"{prefix}_{length}bp_reads"] = reads_of(h, length)
     return row
 
 
-def lib_metrics(rng: random.Random, analysis: dict, quality: dict, reference: str) -> dict:
-    """Library metrics: key signal, phasing, and alignment summary against the reference."""
-    reads = analysis["libFinal"]
-    mapped = int(reads * rng.uniform(0.95, 0.99))
-    mean = quality["q0_mean_read_length"]
-    row = {"totalNumReads": reads, "aveKeyCounts": rng.randint(70, 105), "sysSNR": round(rng.uniform(18, 30), 6),
-           "cf": analysis["sysCF"], "ie": analysis["sysIE"], "dr": analysis["sysDR"],
-           "raw_accuracy": round(rng.uniform(98.9, 99.4), 2), "align_sample": 0,
-           "genome": reference, "Genome_Version": "1", "Index_Version": "tmap-f3",
-           "genomesize": str(GENOME_SIZES.get(reference, 0)), "total_mapped_reads": str(mapped),
-           "total_mapped_target_bases": str(int(mapped * mean)), "duplicate_reads": None}
-    keep = {7: 1.0, 10: 0.985, 17: 0.95, 20: 0.9, 47: 0.8}
+def lib_metrics(rng: random.Random, analysis: dict, datasets: list[dict], genome: str) -> dict:
+    """Library metrics: key signal and phasing (drawn), and the alignment summary of the reads."""
+    mapped = sum(d["mapped_reads"] for d in datasets)
+    mapped_bases = sum(d["mapped_bases"] for d in datasets)
+    mismatches = sum(d["mismatches"] for d in datasets)
+    row = {"totalNumReads": sum(d["read_count"] for d in datasets), "aveKeyCounts": rng.randint(70, 105),
+           "sysSNR": round(rng.uniform(18, 30), 6), "cf": analysis["sysCF"], "ie": analysis["sysIE"],
+           "dr": analysis["sysDR"], "align_sample": 0,
+           "raw_accuracy": round(100.0 * (1 - mismatches / mapped_bases), 2) if mapped_bases else 0.0,
+           "genome": genome, "Genome_Version": "1", "Index_Version": "tmap-f3",
+           "genomesize": str(genome_size(genome)), "total_mapped_reads": str(mapped),
+           "total_mapped_target_bases": str(mapped_bases), "duplicate_reads": None}
     for q in QUALITIES:
-        aligned = int(mapped * keep[q])
-        length = round(mean * keep[q] ** 2, 6)
-        row[f"q{q}_alignments"] = aligned
-        row[f"q{q}_mapped_bases"] = str(int(aligned * length))
-        row[f"q{q}_mean_alignment_length"] = int(length)
-        row[f"q{q}_longest_alignment"] = int(mean * 1.9)
-        for bin_length, share in read_length_fractions(length).items():
-            row[f"i{bin_length}Q{q}_reads"] = int(aligned * share)
+        h = merge(d[f"AQ{q}"] for d in datasets)
+        row[f"q{q}_alignments"] = reads_of(h)
+        row[f"q{q}_mapped_bases"] = str(bases_of(h))
+        row[f"q{q}_mean_alignment_length"] = int(mean_of(h))
+        row[f"q{q}_longest_alignment"] = longest(h)
+        for length in LENGTH_BINS:
+            row[f"i{length}Q{q}_reads"] = reads_of(h, length)
     return row
 
 
@@ -102,13 +135,3 @@ def tf_metrics(rng: random.Random, analysis: dict) -> dict:
             "aveKeyCount": rng.randint(80, 100), "SysSNR": round(rng.uniform(7, 11), 6),
             "Q10Mean": rng.randint(88, 94), "Q17Mean": rng.randint(78, 86), "Q10ReadCount": q10,
             "Q17ReadCount": q17, "Q10Histo": "", "Q17Histo": "", "HPAccuracy": "", "corrHPSNR": ""}
-
-
-def split_reads(rng: random.Random, total: int, parts: int) -> list[int]:
-    """Split total reads into parts shares (last share absorbs rounding) plus 1-3% unmatched."""
-    nomatch = int(total * rng.uniform(0.01, 0.03))
-    weights = [rng.uniform(0.8, 1.2) for _ in range(parts)]
-    scale = (total - nomatch) / sum(weights)
-    counts = [int(w * scale) for w in weights]
-    counts.append(total - sum(counts))
-    return counts

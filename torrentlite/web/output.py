@@ -57,11 +57,11 @@ class OutputFiles:
                 roots.append(Path(dir_path))
         return roots
 
-    def roots_for(self, parts: list[str]) -> list[Path]:
-        """The folders a URL below /output may be served from: the reference library or the storages."""
+    def roots_for(self, parts: list[str]) -> list[tuple[Path, list[str]]]:
+        """(folder, path inside it) pairs a URL below /output may lead to: the reference library or the storages."""
         if parts and parts[0].startswith("tmap-"):
-            return [self.reference_root / parts[0]]
-        return self.storage_roots()
+            return [(self.reference_root / parts[0], parts[1:])]
+        return [(root, parts) for root in self.storage_roots()]
 
     def plugin_report_dir(self, headers, params: dict) -> Optional[Path]:
         """A plugin job's credentials: the folder of the report its plugin result belongs to."""
@@ -101,8 +101,8 @@ class OutputFiles:
         confined = self.plugin_report_dir(request.headers, params)
         if not parts:
             return bottle.HTTPResponse(b"", 401) if confined is not None else self.listing_of_roots(request)
-        for root in self.roots_for(parts):
-            target = contained(root, parts)
+        for root, inside in self.roots_for(parts):
+            target = contained(root, inside)
             if target is None:
                 continue
             if confined is not None and contained(confined, []) not in (target, *target.parents):
