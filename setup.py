@@ -32,12 +32,13 @@ setup(
         # Fernet (AES-128-CBC + HMAC-SHA256, versioned tokens) for /security/api/v1/securestring/: the
         # standard library has no cipher, and hand-rolled cryptography is not an option.
         "cryptography>=41",
+        # Plugins run under this interpreter and nearly all of them read BAM files; pysam (htslib) is
+        # how Python reads them correctly. The demo's coverage plugin and its BAM files depend on it.
+        "pysam>=0.22",
     ],
     extras_require={
         "drmaa": ["drmaa>=0.7.9"],
-        # scripts/make_demo_data.py writes the demo's BAM files; the generated files ship with the package.
-        "demo-data": ["pysam>=0.22"],
-        "test": ["pytest>=8", "openapi-spec-validator>=0.7", "hypothesis>=6", "playwright>=1.40", "pysam>=0.22"],
+        "test": ["pytest>=8", "openapi-spec-validator>=0.7", "hypothesis>=6", "playwright>=1.40"],
     },
     entry_points={"console_scripts": ["torrentlite = torrentlite.cli:main"]},
 )

@@ -1,6 +1,6 @@
 """Regenerate the demo's sequencing files (reference genomes, panel BEDs, BAMs, read summary) with pysam.
 
-    pip install -e ".[demo-data]" && python scripts/make_demo_data.py
+    python scripts/make_demo_data.py
 
 Writes torrentlite/data/demo/; the same seed always gives the same reads.
 """

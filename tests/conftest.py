@@ -8,14 +8,17 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+import waitress
 
 from torrentlite.app import build_app
 from torrentlite.settings import resolve
@@ -95,7 +98,8 @@ def make_settings(data_dir: Path, **overrides):
 def demo_template(tmp_path_factory) -> Path:
     """A data directory with reference data and the demo runs, built once per test session."""
     data_dir = tmp_path_factory.mktemp("demo-template")
-    settings = make_settings(data_dir)
+    # Without the demo plugins: tests of plugin management start from an empty plugin list.
+    settings = make_settings(data_dir, demo_plugins=False)
     app = build_app(settings)
     initialize(settings, app.store, demo_data=True)
     Users(app.store).api_key("ionadmin")
@@ -109,7 +113,7 @@ PATH_COLUMNS = (("reportstorage", "dirPath"), ("experiment", "expDir"), ("refere
                 ("content", "file"), ("contentupload", "file_path"), ("publisher", "path"),
                 ("experimentanalysissettings", "targetRegionBedFile"),
                 ("experimentanalysissettings", "hotSpotRegionBedFile"),
-                ("experimentanalysissettings", "barcodedSamples"))
+                ("experimentanalysissettings", "barcodedSamples"), ("plugin", "path"), ("plugin", "script"))
 
 
 def _copy_data_dir(template: Path, target: Path) -> Path:
@@ -194,14 +198,13 @@ class LiveServer:
     api_key: str
 
 
-@pytest.fixture
-def live_server(tmp_path):
-    """`python -m torrentlite serve --demo` as a real process on a free port."""
+@contextmanager
+def serve_demo(data_dir: Path, *flags: str):
+    """`python -m torrentlite serve --demo <flags>` as a real process on a free port, until the block ends."""
     port = free_port()
-    data_dir = tmp_path / "live"
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, "-m", "torrentlite", "serve", "--demo", "--port", str(port),
-                             "--data-dir", str(data_dir), "--no-trust-loopback", "--threads", "4"],
+                             "--data-dir", str(data_dir), "--no-trust-loopback", "--threads", "4", *flags],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -215,3 +218,24 @@ def live_server(tmp_path):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """A served demo data directory, without the demo plugins."""
+    with serve_demo(tmp_path / "live", "--no-demo-plugins") as server:
+        yield server
+
+
+@contextmanager
+def served_in_thread(app, threads: int = 4):
+    """The app under waitress on a free 127.0.0.1 port inside this process; yields the base URL."""
+    port = free_port()
+    server = waitress.create_server(app.wsgi, host="127.0.0.1", port=port, threads=threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        thread.join(timeout=10)

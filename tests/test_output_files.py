@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import http.client
 import os
-import threading
 from pathlib import Path
 
 import pytest
-import waitress
 
-from conftest import Client, admin_headers, free_port
+from conftest import Client, admin_headers, served_in_thread
 from torrentlite.app import build_app
 from torrentlite.store.users import Users
 
@@ -157,13 +155,8 @@ def _raw(port, path, headers=None):
 
 @pytest.fixture
 def served(app):
-    port = free_port()
-    server = waitress.create_server(app.wsgi, host="127.0.0.1", port=port, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield port
-    server.close()
-    thread.join(timeout=10)
+    with served_in_thread(app, threads=2) as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 def test_over_http_encoded_slashes_and_dots_stay_inside(app, served, report):
@@ -177,3 +170,23 @@ def test_over_http_encoded_slashes_and_dots_stay_inside(app, served, report):
     status, body = _raw(served, link + "data.bin", {**headers, "Range": "bytes=1048570-"})
     assert status == 206 and body == (bytes(range(256)) * 4096)[-6:]
     assert _raw(served, "/output/../../etc/passwd", headers)[0] in (400, 404)
+
+
+def test_large_files_are_streamed_in_chunks(app, report):
+    """The body comes from the file a chunk at a time; the whole file is never one bytes object."""
+    from io import BytesIO
+
+    from torrentlite.web.output import CHUNK
+
+    link, folder = report
+    with open(folder / "big.bam", "wb") as handle:
+        handle.truncate(5 * CHUNK + 123)  # sparse: large on the wire, nothing on disk
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": link + "big.bam", "QUERY_STRING": "", "SERVER_NAME": "t",
+               "SERVER_PORT": "80", "REMOTE_ADDR": "127.0.0.1", "wsgi.input": BytesIO(), "wsgi.url_scheme": "http",
+               "wsgi.errors": BytesIO(), "SERVER_PROTOCOL": "HTTP/1.1"}
+    seen = {}
+    body = app.wsgi(environ, lambda status, headers, exc=None: seen.update(status=status, headers=dict(headers)))
+    chunks = [len(chunk) for chunk in body]
+    getattr(body, "close", lambda: None)()
+    assert seen["status"].startswith("200") and seen["headers"]["Content-Length"] == str(5 * CHUNK + 123)
+    assert sum(chunks) == 5 * CHUNK + 123 and len(chunks) == 6 and max(chunks) == CHUNK

@@ -43,10 +43,13 @@ def _settings(args) -> Settings:
 
 def _open(settings: Settings, demo: bool = False):
     from torrentlite.app import build_app
-    from torrentlite.setup_data import initialize
+    from torrentlite.setup_data import initialize, launch_demo_plugins
 
     app = build_app(settings)
     report = initialize(settings, app.store, demo_data=demo)
+    if report.loaded_demo and settings.demo_plugins and app.scheduler is not None:
+        # The demo reports show plugin results from the start: their jobs run as soon as a server does.
+        launch_demo_plugins(app.store, app.scheduler)
     return app, report
 
 

@@ -87,7 +87,7 @@ def cmd_pack(args) -> int:
     return 0
 
 
-def _serve_api(app):
+def serve_api(app):
     """Serve the app's API on a free loopback port for the plugin's REST calls; returns (url, stop)."""
     import waitress.server
     from waitress import wasyncore
@@ -138,7 +138,7 @@ def cmd_test(args) -> int:
         public_url = settings.net_location
         if owner:
             app.scheduler.recover()
-            url, stop_api = _serve_api(app)
+            url, stop_api = serve_api(app)
             settings["web_root"] = url
         else:
             print("a server (pid %s) runs this data directory's plugins: queued for it"

@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 import time
-
+from contextlib import contextmanager
 
 from torrentlite.cli_common import PLUGIN_JOBS, CliError, existing_data_dir, row_id
 
@@ -50,7 +50,8 @@ def _run(args, launch) -> int:
         timeout = args.timeout or float("inf")
         watch = Progress(app.store, launched)
         if owner:
-            finished = _tick_until_idle(scheduler, watch, timeout)
+            with _api_for_plugins(app):
+                finished = _tick_until_idle(scheduler, watch, timeout)
         else:
             server_pid = app.scheduler_lock.owner_pid()
             print(f"queued; the server (pid {server_pid}) runs them", file=sys.stderr)
@@ -75,6 +76,19 @@ def _run(args, launch) -> int:
         return 0 if ok else 1
     finally:
         app.close()
+
+
+@contextmanager
+def _api_for_plugins(app):
+    """Serve the API on a free loopback port while jobs run here: plugins report back and read through it."""
+    from torrentlite.cli_author import serve_api
+
+    url, stop = serve_api(app)
+    app.settings["web_root"] = url
+    try:
+        yield
+    finally:
+        stop()
 
 
 def _tick_until_idle(scheduler, watch, timeout: float) -> bool:

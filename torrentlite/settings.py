@@ -149,6 +149,8 @@ SETTINGS = (
     Setting("sge_cell", "", "Grid Engine cell (default: $SGE_CELL, else default)."),
     Setting("drmaa_lost_after", 300.0, "Seconds a running job may go without an answer from Grid Engine "
             "before it is recorded as Error.", _non_negative_float),
+    Setting("demo_plugins", True, "When --demo loads the demo runs, also install the demo plugins their plans "
+            "select and run them once, so the reports show plugin results from the start.", _bool),
 )
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 

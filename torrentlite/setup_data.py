@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from torrentlite.datamgmt import filesets as dm_filesets
 from torrentlite.datamgmt import state as dm_state
 from torrentlite.runner import publishers
+from torrentlite.runner.manager import PluginManager
 from torrentlite.settings import Settings
 from torrentlite.store import demo, reference
 from torrentlite.store.db import Store, create_private
 from torrentlite.store.load import load_rows
 from torrentlite.store.users import Users
+
+
+DEMO_PLUGINS = Path(__file__).resolve().parent / "data" / "demo_plugins"
 
 
 @dataclass
@@ -57,6 +62,8 @@ def initialize(settings: Settings, store: Store, *, demo_data: bool = False) -> 
                                                       publisher_id(store, "BED")))
         for result_id in dm_state.stale_reports(store.db, limit=1000):
             dm_state.measure(store, result_id)
+        if settings.get("demo_plugins", True):
+            install_demo_plugins(store, settings)
     return InitReport(found == 0, created_users, loaded_ref, loaded_demo)
 
 
@@ -66,3 +73,17 @@ def publisher_id(store: Store, name: str) -> int:
     if row is None:
         raise RuntimeError(f"no {name} publisher installed")
     return int(row[0])
+
+
+def install_demo_plugins(store: Store, settings: Settings) -> list[dict]:
+    """Install the demo plugins (the ones the demo plans select) through the plugin manager."""
+    manager = PluginManager(store, settings.plugins_path)
+    return [manager.install_dir(folder) for folder in sorted(DEMO_PLUGINS.iterdir()) if folder.is_dir()]
+
+
+def launch_demo_plugins(store: Store, scheduler) -> int:
+    """Queue every report's plan-selected plugins (the demo's first run); returns how many jobs were queued."""
+    queued = 0
+    for (pk,) in store.db.execute_sql('SELECT id FROM "results" ORDER BY id').fetchall():
+        queued += len(scheduler.launch_pipeline(pk))
+    return queued

@@ -36,7 +36,7 @@ def datasets_of(run) -> list[Dataset]:
 
 def write_demo_data(out: Path) -> dict:
     """Generate everything into out (the package's data/demo folder); returns the read summary."""
-    import pysam  # only the generator needs it: the generated files ship with the package
+    import pysam  # imported here: reading the demo (store/demo.py) needs only the shipped files
 
     out = Path(out)
     for short in GENOMES:
