@@ -190,3 +190,13 @@ def test_large_files_are_streamed_in_chunks(app, report):
     getattr(body, "close", lambda: None)()
     assert seen["status"].startswith("200") and seen["headers"]["Content-Length"] == str(5 * CHUNK + 123)
     assert sum(chunks) == 5 * CHUNK + 123 and len(chunks) == 6 and max(chunks) == CHUNK
+
+
+def test_loopback_trust_does_not_reach_other_sites_pages(app, report):
+    link, _folder = report
+    local = Client(app, remote_addr="127.0.0.1")
+    assert local.get(link + "ion_params_00.json").status == 200
+    foreign = local.get(link + "ion_params_00.json", headers={"Sec-Fetch-Site": "cross-site"})
+    challenges = lambda r: [k for k in r.headers if k.lower() == "www-authenticate"]  # noqa: E731
+    assert foreign.status == 401 and not challenges(foreign)
+    assert challenges(Client(app).get(link))

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, quote
 
 import bottle
 
+from torrentlite.api.errors import unauthorized
 from torrentlite.store.paths import report_dir
 
 PREFIXES = ("/output", "/auth/output")  # genome_urlpath in barcodes.json uses the /auth/ alias
@@ -91,9 +92,12 @@ class OutputFiles:
     def serve(self, path: str):
         request = bottle.request
         params = parse_qs(request.query_string, keep_blank_values=True)
-        user = self.api.auth.authenticate(request.headers, params, request.remote_addr)
+        auth = self.api.auth
+        user = auth.authenticate(request.headers, params, request.remote_addr, request.method)
         if user is None:
-            return bottle.HTTPResponse(b"", 401, {"WWW-Authenticate": 'Basic Realm="Torrent Suite"'})
+            # A page of another site that made the browser ask gets no password prompt either.
+            refused = auth.loopback_refusal(request.method, request.headers, request.remote_addr)
+            return bottle.HTTPResponse(b"", 401, {} if refused else unauthorized().headers)
         raw = request.environ.get("REQUEST_URI", "").partition("?")[0]
         parts = safe_parts(path, raw)
         if parts is None:
