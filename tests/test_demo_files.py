@@ -79,8 +79,7 @@ def test_beds_are_content_of_the_bed_publisher(reader):
     files = {Path(c["file"]).name: c for c in contents}
     assert {f"{PANEL}.bed", f"{PANEL}_Hotspots.bed"} <= set(files)
     for content in files.values():
-        # The related URI may use the publisher's id or its name (its detail URL); both lead to it.
-        assert content["publisher"] in (publisher["resource_uri"], f"/rundb/api/v1/publisher/{publisher['id']}/")
+        assert content["publisher"] == publisher["resource_uri"]
         assert Path(content["file"]).is_file()
         assert content["file"].endswith(content["path"])
 

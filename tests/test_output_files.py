@@ -197,6 +197,9 @@ def test_loopback_trust_does_not_reach_other_sites_pages(app, report):
     local = Client(app, remote_addr="127.0.0.1")
     assert local.get(link + "ion_params_00.json").status == 200
     foreign = local.get(link + "ion_params_00.json", headers={"Sec-Fetch-Site": "cross-site"})
-    challenges = lambda r: [k for k in r.headers if k.lower() == "www-authenticate"]  # noqa: E731
-    assert foreign.status == 401 and not challenges(foreign)
-    assert challenges(Client(app).get(link))
+    assert foreign.status == 401 and not _challenges(foreign)
+    assert _challenges(Client(app).get(link))
+
+
+def _challenges(response) -> list:
+    return [name for name in response.headers if name.lower() == "www-authenticate"]
