@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -18,9 +17,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import waitress
 
 from torrentlite.app import build_app
+from torrentlite.cli_author import serve_api
 from torrentlite.settings import resolve
 from torrentlite.setup_data import initialize
 from torrentlite.store.users import Users
@@ -228,14 +227,10 @@ def live_server(tmp_path):
 
 
 @contextmanager
-def served_in_thread(app, threads: int = 4):
+def served_in_thread(app):
     """The app under waitress on a free 127.0.0.1 port inside this process; yields the base URL."""
-    port = free_port()
-    server = waitress.create_server(app.wsgi, host="127.0.0.1", port=port, threads=threads)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    url, stop = serve_api(app)  # stopped through the server's own loop, so its select never sees a closed socket
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
-        server.close()
-        thread.join(timeout=10)
+        stop()

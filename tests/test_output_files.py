@@ -155,7 +155,7 @@ def _raw(port, path, headers=None):
 
 @pytest.fixture
 def served(app):
-    with served_in_thread(app, threads=2) as url:
+    with served_in_thread(app) as url:
         yield int(url.rsplit(":", 1)[1])
 
 
