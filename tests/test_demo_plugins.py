@@ -246,7 +246,7 @@ def test_run_pipeline_runs_them_again_without_a_server(installed):
 
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     done = subprocess.run([sys.executable, "-m", "torrentlite", "run-pipeline", "3", "--data-dir",
-                           str(installed.settings.data_path), "--no-trust-loopback", "--plugin-memory-floor-mb", "0"],
+                           str(installed.settings.data_path), "--plugin-memory-floor-mb", "0"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     finished = {line.split("\t")[0]: line.split("\t")[2] for line in done.stdout.splitlines() if "\t" in line}

@@ -70,7 +70,7 @@ class Writers:
 @pytest.fixture
 def data_dir(tmp_path):
     data = tmp_path / "data"
-    assert cli("init", "--demo", "--data-dir", data).returncode == 0
+    assert cli("init", "--demo", "--no-demo-plugins", "--data-dir", data).returncode == 0
     return data
 
 

@@ -57,7 +57,8 @@ def test_slow_plugin_made_elsewhere_still_runs_in_process_without_a_server(tmp_p
 
     from conftest import REPO
 
-    subprocess.run([sys.executable, "-m", "torrentlite", "init", "--demo", "--data-dir", str(data)], check=True,
+    subprocess.run([sys.executable, "-m", "torrentlite", "init", "--demo", "--no-demo-plugins", "--data-dir",
+                    str(data)], check=True,
                    env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, capture_output=True)
     make_plugin(tmp_path, "Quick", 0)
     cli("plugin", "install", str(tmp_path / "Quick"), data_dir=data)

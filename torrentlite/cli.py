@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="create the data directory, database and reference data")
     init.add_argument("--demo", action="store_true", help="also load the demo runs")
-    add_setting_flags(init, DATA)
+    add_setting_flags(init, DATA + ("demo_plugins",))
     init.set_defaults(func=cmd_init)
 
     user = sub.add_parser("user", help="manage users and API keys")
