@@ -38,10 +38,8 @@ def _report(app) -> dict:
 def test_genome_fasta_is_found_in_the_reference_library(app, tmp_path):
     library = _run(app, tmp_path)["library"]
     assert library and library != "none"
-    folder = app.settings.data_path / "referenceLibrary" / "tmap-f3" / library
-    folder.mkdir(parents=True)
-    (folder / f"{library}.fasta").write_text(">chr1\nACGT\n")
-    (folder / f"{library}.fasta.fai").write_text("chr1\t4\t6\t4\t5\n")
+    folder = app.settings.data_path / "referenceLibrary" / "tmap-f3" / library  # the demo's genome
+    assert (folder / f"{library}.fasta").is_file()
     seen = _run(app, tmp_path / "again")
     assert seen["env"] == {"TSP_FILEPATH_GENOME_FASTA": str(folder / f"{library}.fasta"),
                            "TSP_URLPATH_GENOME_FASTA": f"/output/tmap-f3/{library}/{library}.fasta",
@@ -49,6 +47,9 @@ def test_genome_fasta_is_found_in_the_reference_library(app, tmp_path):
 
 
 def test_genome_fasta_is_empty_without_the_file(app, tmp_path):
+    library = _run(app, tmp_path / "first")["library"]
+    fasta = app.settings.data_path / "referenceLibrary" / "tmap-f3" / library / f"{library}.fasta"
+    fasta.unlink()
     seen = _run(app, tmp_path)
     assert seen["env"]["TSP_FILEPATH_GENOME_FASTA"] == "" and seen["env"]["TSP_URLPATH_GENOME_FASTA"] == ""
 
