@@ -44,7 +44,7 @@ def queries(n: int, first: int) -> list[tuple[str, str, int, int]]:
 
 def measure_size(n: int, seconds: float, workdir: Path) -> dict:
     data_dir = workdir / f"data-{n}"
-    load_seconds, key = bench_api.build_dataset(data_dir, n)
+    load_seconds, key, _ = bench_api.build_dataset(data_dir, n)
     db_mb = sum(f.stat().st_size for f in data_dir.glob("torrentlite.sqlite3*")) / 1e6
     env = {**os.environ, "PYTHONPATH": str(bench_api.REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     port = bench_api.free_port()
