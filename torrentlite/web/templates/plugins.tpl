@@ -13,7 +13,7 @@
 </section>
 <h2>Installed</h2>
 <div class="scroll">
-<table>
+<div class="scroll"><table>
 <thead><tr><th scope="col">Plugin</th><th scope="col">Version</th><th scope="col">Enabled</th>
 <th scope="col">Selected by default</th><th scope="col">Earlier versions</th><th scope="col">Pages</th>
 <th scope="col">Actions</th></tr></thead>
@@ -47,6 +47,6 @@
 % if not plugins:
 <tr><td colspan="7">No plugin is installed. Upload a .zip above.</td></tr>
 % end
-</tbody></table>
+</tbody></table></div>
 </div>
 <script src="/static/upload.js" defer></script>

@@ -41,7 +41,7 @@
 % end
 <p class="count" id="count">{{'more than ' if not exact else ''}}{{'{:,}'.format(total)}} report{{'' if total == 1 and exact else 's'}}</p>
 <div class="scroll">
-<table class="list" aria-describedby="count">
+<div class="scroll"><table class="list" aria-describedby="count">
 <thead><tr><th scope="col">Report</th><th scope="col">Date</th><th scope="col">Status</th>
 <th scope="col">Instrument</th><th scope="col">Chip</th><th scope="col" class="num">Reads</th>
 <th scope="col" class="num">Q20 bases</th><th scope="col">Projects</th></tr></thead>
@@ -55,7 +55,7 @@
 % if not rows:
 <tr><td colspan="8">No report matches.</td></tr>
 % end
-</tbody></table>
+</tbody></table></div>
 </div>
 <nav class="pager" aria-label="Pages">
 % if page > 1:
