@@ -48,7 +48,7 @@ def test_every_fk_and_view_filter_column_is_indexed(app):
 
 
 def test_schema_version_is_current(app):
-    assert app.store.schema_version() == SCHEMA_VERSION == 4
+    assert app.store.schema_version() == SCHEMA_VERSION == 5
 
 
 def test_second_init_changes_nothing(app):

@@ -166,7 +166,8 @@ def cmd_check(args) -> int:
     if args.rebuild_indexes:
         from torrentlite.health import rebuild_search_indexes
 
-        print(f"rebuilt {', '.join(rebuild_search_indexes(settings.db_path)) or 'no'} search indexes")
+        print(f"rebuilt {', '.join(rebuild_search_indexes(settings.db_path)) or 'no'} search indexes "
+              f"and counted the rows again")
     findings = check(settings.data_path, settings.db_path)
     for finding in findings:
         if finding.level != "ok" or not args.quiet:
@@ -252,8 +253,8 @@ def add_parser(subparsers) -> None:
                               "space; exit status 1 when a problem is found")
     p.add_argument("--quiet", action="store_true", help="print only warnings and problems")
     p.add_argument("--strict", action="store_true", help="exit status 1 on warnings too")
-    p.add_argument("--rebuild-indexes", action="store_true", help="first rebuild the search indexes from "
-                   "their tables (when check reports them out of step)")
+    p.add_argument("--rebuild-indexes", action="store_true", help="first rebuild the search indexes and "
+                   "the row counts from their tables (when check reports them out of step)")
     add_setting_flags(p, DATA)
     p.set_defaults(func=cmd_check)
     p = subparsers.add_parser("status", help="is a server running on this data directory; its URL, version, "

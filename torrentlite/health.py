@@ -9,6 +9,7 @@ from pathlib import Path
 
 from torrentlite.store.db import SCHEMA_VERSION
 from torrentlite.store.paths import report_dir
+from torrentlite.store import rowcounts
 from torrentlite.store.search import SEARCHED, index_name
 
 LOW_DISK_BYTES = 2 * 1024 ** 3   # below this much free space a sequencing run's report does not fit
@@ -50,6 +51,7 @@ def database_findings(db_path: Path) -> tuple[list[Finding], sqlite3.Connection 
         out.append(Finding("problem", "database", f"{len(fk)} row(s) point at rows that do not exist",
                            [f"{table} row {rowid} -> {parent}" for table, rowid, parent, _ in fk]))
     out += search_index_findings(conn)
+    out += row_count_findings(conn)
     try:
         version = conn.execute('SELECT MAX(version) FROM "schema_version"').fetchone()[0] or 0
     except sqlite3.DatabaseError:
@@ -85,14 +87,32 @@ def search_index_findings(conn: sqlite3.Connection) -> list[Finding]:
     return []
 
 
+def row_count_findings(conn: sqlite3.Connection) -> list[Finding]:
+    """The row counts kept for unfiltered lists' `total_count` agree with their tables."""
+    try:
+        wrong = rowcounts.drifted(conn.execute)
+    except sqlite3.OperationalError:  # a file from before the counts were kept
+        return []
+    if wrong:
+        return [Finding("problem", "row counts", "out of step with their tables; "
+                        "`torrentlite check --rebuild-indexes` counts them again",
+                        [f"{name}: kept {kept}, has {actual}" for name, kept, actual in wrong])]
+    return []
+
+
 def rebuild_search_indexes(db_path: Path) -> list[str]:
-    """Rebuild every trigram search index from its table; returns their names."""
+    """Rebuild every trigram search index from its table, and count the rows again; returns the
+    indexes' names."""
     conn = sqlite3.connect(str(db_path), timeout=30)
     try:
         with conn:
             names = _search_indexes(conn)
             for fts in names:
                 conn.execute(f'INSERT INTO "{fts}"("{fts}") VALUES (\'rebuild\')')
+            try:
+                rowcounts.recount(conn.execute)
+            except sqlite3.OperationalError:  # a file from before the counts were kept
+                pass
         return names
     finally:
         conn.close()

@@ -10,13 +10,13 @@ from typing import Iterator
 
 import peewee
 
-from torrentlite.store import search, time_limit
+from torrentlite.store import rowcounts, search, time_limit
 from torrentlite.store.dm_schema import DM_DDL
 from torrentlite.store.models import build_models, schema_ddl
 from torrentlite.store.registry import Registry, load_registry
 from torrentlite.store.rows import RowReader
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 try:
     import apsw
     _DB_ERRORS: tuple = (peewee.PeeweeException, sqlite3.Error, TimeoutError, apsw.Error)
@@ -100,7 +100,7 @@ def make_database(path: str, driver: str = "apsw") -> peewee.SqliteDatabase:
 
 # Each migration takes the schema from version n-1 to n. Version 1 is the first release's schema;
 # version 2 adds a column to user profiles, version 3 the trigram search indexes, version 4 the
-# data-management tables.
+# data-management tables, version 5 the row counts kept by triggers.
 def _migrate_to_1(store: "Store") -> None:
     from torrentlite.store.users import AUTH_DDL
 
@@ -129,7 +129,11 @@ def _migrate_to_4(store: "Store") -> None:
         store.db.execute_sql(stmt)
 
 
-MIGRATIONS = {1: _migrate_to_1, 2: _migrate_to_2, 3: _migrate_to_3, 4: _migrate_to_4}
+def _migrate_to_5(store: "Store") -> None:
+    rowcounts.create_counts(store.db, store.registry.tables)
+
+
+MIGRATIONS = {1: _migrate_to_1, 2: _migrate_to_2, 3: _migrate_to_3, 4: _migrate_to_4, 5: _migrate_to_5}
 
 
 def create_private(path: str) -> None:

@@ -5,6 +5,7 @@ from typing import Iterable, Optional
 
 from peewee import SQL, fn
 
+from torrentlite.store import rowcounts
 from torrentlite.store.fields import BoolField, JSONTextField, UTCDateTimeField
 
 _CONVERTING = (JSONTextField, UTCDateTimeField, BoolField)
@@ -71,7 +72,12 @@ class RowReader:
         return self.execute(table, f'SELECT * FROM "{table}" WHERE {condition}', params)
 
     def count(self, table: str, where=None) -> int:
-        """Matching rows; a bare COUNT(*) (no subquery) lets SQLite count a whole table from its b-tree."""
+        """Matching rows: a whole table's count is kept by triggers; otherwise a bare COUNT(*) (no
+        subquery), which lets SQLite count from the smallest index."""
+        if where is None:
+            kept = rowcounts.row_count(self.store.db, table)
+            if kept is not None:
+                return kept
         model = self.store.model(table)
         q = model.select(fn.COUNT(SQL("*")))
         if where is not None:
