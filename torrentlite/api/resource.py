@@ -83,14 +83,16 @@ class ReadHandler:
         limit, offset = parse_paging(params, default_limit, max_limit)
         if max_limit is not None and limit == 0:
             limit = MAX_LIMIT
-        arv = arvados.parse(self, resource, params)
-        conds = self.conditions(resource, params) + arv.conditions
-        order_params = {**params, "order_by": arv.order} if arv.order else params
-        order = self.order(resource, order_params)
-        order_key = tuple(order_params.get("order_by") or order_params.get("sort_by") or ())
-        count = count and arv.count
-        ctx = self.context(params, user=user)
+        # The conditions are built in the read's transaction: a search condition may name the rows
+        # its index found, which must be the rows the count and the page then read.
         with self.store.read():
+            arv = arvados.parse(self, resource, params)
+            conds = self.conditions(resource, params) + arv.conditions
+            order_params = {**params, "order_by": arv.order} if arv.order else params
+            order = self.order(resource, order_params)
+            order_key = tuple(order_params.get("order_by") or order_params.get("sort_by") or ())
+            count = count and arv.count
+            ctx = self.context(params, user=user)
             where = _and(conds)
             total = self.store.reader.count(resource.table, where) if count else None
             rows = self._page(resource, where, order, limit, offset, order_key)

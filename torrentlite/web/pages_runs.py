@@ -54,8 +54,8 @@ def register(wsgi: bottle.Bottle, pages: Pages) -> None:
     def capped_count(params: dict) -> tuple[int, bool]:
         """(matches, exact): the API's own filter conditions, counted up to COUNT_CAP."""
         resource = api.registry["results"]
-        conds = api.read.conditions(resource, params)
         with api.store.read():
+            conds = api.read.conditions(resource, params)
             if not conds:
                 return api.store.reader.count("results"), True
             query = api.store.model("results").select(SQL("1")).where(reduce(operator.and_, conds))
