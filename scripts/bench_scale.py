@@ -3,8 +3,9 @@
 --million, 1,000,000) reports with their experiments, metrics and plugin results.
 
 For each size: build the dataset (scripts/bench_api.py's loader), start the server, then drive each
-request with 2 connections for a few seconds, every request asking for another page, report or
-name (so nothing is answered from reused pages), and record p50/p99, the database size, the load
+request with 2 connections for a few seconds, every request asking for a random page, report or
+name, with an ignored `_` parameter unique to the request (as browsers' cache busters do), so
+nothing is answered from reused pages, and record p50/p99, the database size, the load
 time and the server's RSS. Prints a table and writes an SVG plot of p50 against size.
 
 Usage: python scripts/bench_scale.py [--sizes 10000,100000] [--million] [--seconds S] [--svg FILE]
@@ -34,11 +35,11 @@ COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
 def queries(n: int, first: int) -> list[tuple[str, str, int, int]]:
     """(name, path template, spread, base) of the requests measured at size n (report ids first..)."""
     return [
-        ("list, random page", "/rundb/api/v1/results/?limit=20&offset={n}", 20 * PAGES, 0),
-        ("name search", "/rundb/api/v1/results/?resultsName__icontains=run{n}_&limit=20", n - 1, 0),
-        ("ordered via experiment", "/rundb/api/v1/results/?order_by=-experiment__date&limit=20&offset={n}",
-         20 * PAGES, 0),
-        ("detail", "/rundb/api/v1/results/{n}/", n - 1, first),
+        ("list, random page", "/rundb/api/v1/results/?limit=20&offset={n}&_={u}", 20 * PAGES, 0),
+        ("name search", "/rundb/api/v1/results/?resultsName__icontains=run{n}_&limit=20&_={u}", n - 1, 0),
+        ("ordered via experiment",
+         "/rundb/api/v1/results/?order_by=-experiment__date&limit=20&offset={n}&_={u}", 20 * PAGES, 0),
+        ("detail", "/rundb/api/v1/results/{n}/?_={u}", n - 1, first),
     ]
 
 

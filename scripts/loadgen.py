@@ -3,7 +3,8 @@
 The Python client of `bench_writes.measure` costs about as much CPU per request as a static
 server does, so it understates fast endpoints; wrk does not. Each path may be a template with
 `{n}`, filled with a random integer below `spread` on every request, so a page can be asked
-for with a different offset or id each time (built, not reused).
+for with a different offset or id each time, and `{u}`, a number unique to each request (for an
+ignored parameter such as `_`, so a page asked for twice is still built, not reused).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ math.randomseed(%(seed)d)
 local template = "%(template)s"
 request = function()
   local path = template:gsub("{n}", tostring(%(base)d + math.random(0, %(spread)d)))
+  path = path:gsub("{u}", tostring(math.random(0, 2147483647)))
   return wrk.format(nil, path)
 end
 """
@@ -51,7 +53,8 @@ def measure(port: int, path: str, headers: dict, connections: int, seconds: floa
 
         rng = random.Random(7)
         return bench_writes.measure(port, headers, connections, seconds, lambda: (
-            "GET", path.replace("{n}", str(base + rng.randint(0, spread))) if spread else path, None, 200))
+            "GET", path.replace("{n}", str(base + rng.randint(0, spread))).replace(
+                "{u}", str(rng.randint(0, 2 ** 31 - 1))) if spread else path, None, 200))
     args = [WRK, "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds:g}s", "--latency"]
     for key, value in headers.items():
         args += ["-H", f"{key}: {value}"]
