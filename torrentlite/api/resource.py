@@ -145,21 +145,24 @@ class ReadHandler:
         target = self.store.model(link.table)
         target_pk, value = column(target, registry.tables[link.table].pk), column(target, path[1])
         no_value = fk.is_null(True) | fk.in_(target.select(target_pk).where(value.is_null(True)))
-        columns = model.select(*model._meta.sorted_fields)
-        nulls = columns.where(_and([c for c in (where, no_value) if c is not None])).order_by(pk.desc())
-        valued = (columns.join(target, on=(target_pk == fk)).where(_and([c for c in (where, value.is_null(False))
-                                                                            if c is not None]))
+        # Keys first, rows after: the sort for ties carries only the keys, not every column of
+        # each row the offset steps over.
+        keys = model.select(pk)
+        nulls = keys.where(_and([c for c in (where, no_value) if c is not None])).order_by(pk.desc())
+        valued = (keys.join(target, on=(target_pk == fk)).where(_and([c for c in (where, value.is_null(False))
+                                                                      if c is not None]))
                   .order_by(value.desc() if desc else value.asc(), pk.desc()))
         first, second = (nulls, valued) if desc else (valued, nulls)
-        rows = self._rows(resource.table, first.limit(limit).offset(offset))
-        if len(rows) < limit:
-            before = offset if rows else self._rows_count(resource.table, first)
-            rows += self._rows(resource.table, second.limit(limit - len(rows)).offset(max(0, offset - before)))
-        return rows
+        found = self._keys(first.limit(limit).offset(offset))
+        if len(found) < limit:
+            before = offset if found else self._rows_count(resource.table, first)
+            found += self._keys(second.limit(limit - len(found)).offset(max(0, offset - before)))
+        by_key = {row[table.pk]: row for row in self.store.reader.where_in(resource.table, table.pk, found)}
+        return [by_key[k] for k in found]
 
-    def _rows(self, table: str, query) -> list[dict]:
+    def _keys(self, query) -> list:
         sql, params = query.sql()
-        return self.store.reader.execute(table, sql, params)
+        return [r[0] for r in self.store.db.execute_sql(sql, params).fetchall()]
 
     def _rows_count(self, table: str, query) -> int:
         sql, params = query.order_by().select(fn.COUNT(SQL("*"))).sql()
