@@ -14,8 +14,8 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["torrentlite", "torrentlite.*"]),
     include_package_data=True,
-    package_data={"torrentlite": ["data/*.json", "data/**/*", "pluginlib/**/*", "web/templates/*.tpl",
-                                  "web/static/**/*"]},
+    package_data={"torrentlite": ["data/*.json", "data/**/*", "pluginlib/**/*", "runner/*.bash",
+                                  "web/templates/*.tpl", "web/static/**/*"]},
     python_requires=">=3.10",
     install_requires=[
         "bottle>=0.13",

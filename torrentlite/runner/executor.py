@@ -1,16 +1,11 @@
 """The Executor interface for plugin jobs, the job and status records, and what every executor shares."""
 from __future__ import annotations
 
-import getpass
 import os
-import secrets
 import select
 import shutil
 import signal
-import socket
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -18,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from .outcome import JOB_KEY_ENV, JOB_TOKEN_ENV, TIMEOUT_KILL_AFTER, clear_markers, conclude
+from .outcome import TIMEOUT_KILL_AFTER, clear_markers, conclude
+from .spawn import job_environment, launch_command, start_process
 from .states import JobState
 
 LOG_NAME = "drmaa_stdout.txt"
@@ -226,74 +222,6 @@ def rotate_log(log_path: Path) -> Optional[Path]:
     target = log_path.with_name(f"{prefix}{max(numbers) + 1}~")
     os.replace(log_path, target)
     return target
-
-
-def job_environment(job: JobSpec, *, tmpdir: str, token: str) -> Dict[str, str]:
-    """The clean environment of a job: a few basics, then ``job.env``, then what the queue itself sets."""
-    env = {
-        # The server's interpreter first, so "python3" in a launch.sh plugin is one that has our packages.
-        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": os.environ.get("HOME") or os.path.expanduser("~"),
-        "LANG": os.environ.get("LANG") or "C.UTF-8",
-        "USER": _user(),
-    }
-    env.update({str(k): str(v) for k, v in job.env.items()})
-    env.update({
-        "JOB_ID": str(job.job_id),
-        "JOB_NAME": job.name,
-        "NSLOTS": "1",
-        "HOSTNAME": socket.gethostname(),
-        "TMPDIR": tmpdir,
-        "TMP": tmpdir,
-        JOB_KEY_ENV: str(job.job_id),
-        JOB_TOKEN_ENV: token,
-    })
-    return env
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
-
-
-# Limits are applied by a tiny bash prelude that then execs the launch script (same pid), instead of a
-# preexec_fn: preexec_fn is unsafe in a multi-threaded server (the forked child can deadlock before exec).
-_PRELUDE = ('ulimit -c 0; if [ "$1" != unlimited ]; then ulimit -v "$1" || exit 125; fi; '
-            'n=$2; b=$3; shift 3; if [ "$n" != 0 ] && [ -n "$b" ]; then exec "$b" -n "$n" "$@"; fi; exec "$@"')
-# The prelude is plain POSIX sh: a small shell (dash on Debian) starts in a fraction of bash's time.
-_PRELUDE_SHELL = "/bin/sh" if os.path.exists("/bin/sh") else "/bin/bash"
-
-
-def launch_command(job: JobSpec, default_memory: Optional[int] = None, nice_bin: Optional[str] = None) -> List[str]:
-    """argv that runs ``/bin/bash <script> <args>`` under the job's memory limit, niceness and no core dumps."""
-    memory = job.limits.memory_bytes if job.limits.memory_bytes is not None else default_memory
-    as_kib = "unlimited" if not memory else str(max(1, int(memory) // 1024))
-    if nice_bin is None:
-        nice_bin = shutil.which("nice") or ""
-    return [_PRELUDE_SHELL, "-c", _PRELUDE, "torrentlite-job", as_kib, str(int(job.limits.nice or 0)), nice_bin,
-            "/bin/bash", str(job.script), *job.args]
-
-
-def start_process(job: JobSpec, *, default_memory: Optional[int] = None) -> Tuple[subprocess.Popen, str, str]:
-    """Start the launch script in a new session; return ``(popen, token, tmpdir)``.
-
-    stdin is closed and stdout+stderr are appended to ``job.log_path``.
-    """
-    token = secrets.token_hex(12)
-    tmpdir = tempfile.mkdtemp(prefix=f"torrentlite-job{job.job_id}-")
-    env = job_environment(job, tmpdir=tmpdir, token=token)
-    job.log_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(job.log_path, "ab") as log:
-            proc = subprocess.Popen(launch_command(job, default_memory), cwd=str(job.workdir), env=env,
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True, close_fds=True)
-    except BaseException:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        raise
-    return proc, token, tmpdir
 
 
 def reap(proc: subprocess.Popen, block: bool = False):
