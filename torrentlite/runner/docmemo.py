@@ -45,6 +45,18 @@ class PartMemo:
 _MEMO = PartMemo()
 
 
+def remembered(table: dict, key, make: Callable, limit: int = 20000):
+    """``make()`` for a hashable ``key``, kept in ``table`` (emptied whenever it grows past ``limit``)."""
+    try:
+        return table[key]
+    except KeyError:
+        pass
+    if len(table) >= limit:
+        table.clear()
+    value = table[key] = make()
+    return value
+
+
 def indented_json(doc, default) -> str:
     """``json.dumps(doc, indent=2, default=default)``, with each top-level item's text remembered."""
     if not isinstance(doc, dict) or not doc or not all(isinstance(k, str) for k in doc):
@@ -57,4 +69,4 @@ def indented_json(doc, default) -> str:
     return "{\n" + ",\n".join(items) + "\n}"
 
 
-__all__ = ["PartMemo", "indented_json"]
+__all__ = ["PartMemo", "indented_json", "remembered"]

@@ -30,19 +30,28 @@ def _usage_doc(usage, exit_code) -> dict:
 
 
 def dir_usage(path: str) -> tuple:
-    """(bytes, regular files) below ``path``; (-1, -1) when it cannot be read."""
-    size = count = 0
+    """(bytes, regular files) below ``path``, symbolic links neither followed nor counted; (-1, -1) when it
+    cannot be read."""
     if not os.path.isdir(path):
         return -1, -1
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(root, name))
-            except OSError:
-                continue
-            if not os.path.islink(os.path.join(root, name)):
-                size += st.st_size
-                count += 1
+    size = count = 0
+    folders = [path]
+    while folders:
+        try:
+            entries = os.scandir(folders.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    # The kind comes with the listing: only a file's size costs a system call.
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    elif not entry.is_symlink():
+                        size += entry.stat(follow_symlinks=False).st_size
+                        count += 1
+                except OSError:
+                    continue
     return size, count
 
 class Finishing:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
-from .docmemo import PartMemo, indented_json
+from .docmemo import PartMemo, indented_json, remembered
 from .outcome import shell_functions
 
 STARTPLUGIN_NAME = "startplugin.json"
@@ -85,8 +85,17 @@ def _named_pairs(value, path: str = "") -> List[Tuple[str, str]]:
     return [pair for pair in (_pair(p, text) for p, text in _walk(value, path)) if pair is not None]
 
 
+_PAIRS: dict = {}
+_EXPORTS: dict = {}
+
+
 def _pair(path: str, text: str) -> Optional[Tuple[str, str]]:
     """The exported (name, value) of one walked line, or None when the wrapper skips it."""
+    # Most lines are the same from job to job: a look-up costs a tenth of the derivation.
+    return remembered(_PAIRS, (path, text), lambda: _derive_pair(path, text))
+
+
+def _derive_pair(path: str, text: str) -> Optional[Tuple[str, str]]:
     line = f"{path}\t{text}"
     if "{}" in line or "[]" in line or "barcodedSamples" in line or "sampleinfo" in line:
         return None
@@ -258,7 +267,8 @@ def write_startplugin(results_dir: Path, startplugin: Mapping) -> Path:
 
 
 def _exports(env: Mapping[str, str]) -> str:
-    return "".join(f"export {name}={shlex.quote(str(value))}\n" for name, value in env.items())
+    return "".join([remembered(_EXPORTS, (name, value), lambda: f"export {name}={shlex.quote(str(value))}\n")
+                    for name, value in env.items()])
 
 
 _HELPERS = r"""

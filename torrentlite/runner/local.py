@@ -15,12 +15,14 @@ import psutil
 from .executor import (VANISHED, Executor, JobSpec, JobStatus, Limits, UnknownJob, Usage, reap, rusage_cpu,
                        rusage_rss, start_process)
 from .outcome import JOB_TOKEN_ENV, TIMEOUT_KILL_AFTER, conclude, read_started
-from .procscan import ExitWatch, descendants, forks, pid_window, start_ticks
+from .procscan import ExitWatch, Stat, carries, descendants, forks, pid_window, read_stat, start_ticks
 from .states import JobState
 
 # psutil derives create_time from the boot time, which moves when the clock is stepped: compare the kernel's
 # start time in clock ticks when we have it, else create_time with this slack.
 _CREATE_TIME_SLACK = 1.0
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 @dataclass
@@ -39,6 +41,9 @@ class _Run:
     timed_out: bool = False
     cancelled: bool = False
     members: Dict[Tuple[int, float], psutil.Process] = field(default_factory=dict)
+    member_ticks: Dict[Tuple[int, float], int] = field(default_factory=dict)   # member -> kernel start time
+    by_ticks: Dict[Tuple[int, int], Tuple[int, float]] = field(default_factory=dict)  # (pid, start) -> member
+    ended: set = field(default_factory=set)       # members seen gone or zombie: they never run again
     cpu_seen: Dict[Tuple[int, float], float] = field(default_factory=dict)
     peak_rss: int = 0
     returncode: Optional[int] = None
@@ -212,38 +217,64 @@ class LocalExecutor(Executor):
             return None
 
     def _sample(self, run: _Run) -> None:
-        """Add current descendants to the tracked set and record memory and CPU use."""
-        root = self._root(run)
-        if root is not None and _alive(root):
-            pids = descendants(root.pid)
-            if pids is None:
-                try:
-                    found = [root] + root.children(recursive=True)
-                except psutil.Error:
-                    found = [root]
-            else:
-                found = [root] + [p for p in map(_process, pids) if p is not None]
-            for proc in found:
-                try:
-                    run.members.setdefault((proc.pid, proc.create_time()), proc)
-                except psutil.Error:
-                    pass
+        """Add current descendants to the tracked set and record memory and CPU use.
+
+        One read of /proc/<pid>/stat per process gives its state, start time, CPU time and resident size;
+        a psutil object (which guards signals against reused pids) is made once per new member.
+        """
+        seen: Dict[int, Stat] = {}
+        root = read_stat(run.pid)
+        if root is not None and root.state != b"Z" and self._is_root(run, root):
+            seen[run.pid] = root
+            pids = descendants(run.pid)
+            for pid in self._children(run) if pids is None else pids:
+                stat = read_stat(pid)
+                if stat is not None:
+                    seen[pid] = stat
+            for pid, stat in seen.items():
+                if (pid, stat.start_ticks) not in run.by_ticks:
+                    self._track(run, pid, stat)
         rss = 0
-        for key, proc in list(run.members.items()):
-            try:
-                with proc.oneshot():
-                    if proc.status() == psutil.STATUS_ZOMBIE:
-                        continue
-                    rss += proc.memory_info().rss
-                    times = proc.cpu_times()
-                    run.cpu_seen[key] = times.user + times.system
-            except psutil.Error:
+        for key in run.members:
+            if key in run.ended:
                 continue
+            stat = seen.get(key[0]) or read_stat(key[0])
+            ticks = run.member_ticks.get(key)
+            if stat is None or stat.state == b"Z" or (ticks is not None and stat.start_ticks != ticks):
+                run.ended.add(key)
+                continue
+            rss += stat.rss_pages * _PAGE
+            run.cpu_seen[key] = stat.cpu_ticks / _CLOCK_TICKS
         run.peak_rss = max(run.peak_rss, rss)
+
+    def _is_root(self, run: _Run, stat: Stat) -> bool:
+        if run.start_ticks is not None:
+            return stat.start_ticks == run.start_ticks
+        return self._root(run) is not None
+
+    def _children(self, run: _Run) -> List[int]:
+        """Descendants of the launch script through psutil (kernels without per-thread child lists)."""
+        root = self._root(run)
+        try:
+            return [p.pid for p in root.children(recursive=True)] if root is not None else []
+        except psutil.Error:
+            return []
+
+    def _track(self, run: _Run, pid: int, stat: Stat) -> None:
+        proc = _process(pid)
+        if proc is None:
+            return
+        try:
+            key = (pid, proc.create_time())
+        except psutil.Error:
+            return
+        run.members.setdefault(key, proc)
+        run.member_ticks[key] = stat.start_ticks
+        run.by_ticks[(pid, stat.start_ticks)] = key
 
     def _tree(self, run: _Run, scan: bool = False) -> List[psutil.Process]:
         """Live processes of the job; with ``scan``, also any process carrying the job's environment token."""
-        procs = {key: p for key, p in run.members.items() if _alive(p)}
+        procs = {key: p for key, p in run.members.items() if key not in run.ended and _alive(p)}
         if scan and run.token:
             for proc in self._token_holders(run):
                 try:
@@ -252,14 +283,16 @@ class LocalExecutor(Executor):
                     pass
         return list(procs.values())
 
-    def _candidates(self, run: _Run) -> List[psutil.Process]:
-        """Processes that can carry the job's token: those created after the job's script.
+    def _token_holders(self, run: _Run) -> List[psutil.Process]:
+        """Live processes carrying the job's token, among those created after the job's script.
 
         Reading every process's start time in /proc is the dear part of finishing a job; the pids handed
-        out since the script started bound the search to the few new ones (all of them when the bound
-        is unknown, e.g. for a job re-attached after a restart).
+        out since the script started bound the search to the few new ones (all of them, by start time,
+        when the bound is unknown, e.g. for a job re-attached after a restart). Within the bound the
+        environment is the test: one read per process, and a psutil object only for a holder.
         """
         window = pid_window(run.pid, run.forks_before)
+        needle = f"{JOB_TOKEN_ENV}={run.token}".encode()
         me = os.getpid()
         found = []
         for name in os.listdir("/proc"):
@@ -268,27 +301,24 @@ class LocalExecutor(Executor):
             pid = int(name)
             if pid == me or (window is not None and not window(pid)):
                 continue
+            if not carries(pid, needle):
+                continue
             try:
                 proc = psutil.Process(pid)
-                ticks = start_ticks(pid) if run.start_ticks is not None else None
-                if ticks is not None:
-                    if ticks >= run.start_ticks:
-                        found.append(proc)
-                elif proc.create_time() >= run.create_time - _CREATE_TIME_SLACK:
-                    found.append(proc)
-            except psutil.Error:
-                continue
-        return found
-
-    def _token_holders(self, run: _Run) -> List[psutil.Process]:
-        found = []
-        for proc in self._candidates(run):
-            try:
+                # Asked again now that the object is bound to one process: the pid may have been reused.
+                if window is None and not self._created_since(run, proc):
+                    continue
                 if proc.environ().get(JOB_TOKEN_ENV) == run.token and _alive(proc):
                     found.append(proc)
             except psutil.Error:
                 continue
         return found
+
+    def _created_since(self, run: _Run, proc: psutil.Process) -> bool:
+        ticks = start_ticks(proc.pid) if run.start_ticks is not None else None
+        if ticks is not None:
+            return ticks >= run.start_ticks
+        return proc.create_time() >= run.create_time - _CREATE_TIME_SLACK
 
     def _signal(self, run: _Run, procs: List[psutil.Process], sig: int) -> None:
         root = self._root(run)

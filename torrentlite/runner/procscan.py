@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import select
 import threading
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, NamedTuple, Optional
 
 
 def _read_int(path: str, field: int = 0, prefix: bytes = b"") -> Optional[int]:
@@ -69,13 +69,36 @@ def descendants(pid: int) -> Optional[List[int]]:
     return out
 
 
-def start_ticks(pid: int) -> Optional[int]:
+class Stat(NamedTuple):
+    """The few fields of /proc/<pid>/stat a job's usage needs, from one read."""
+
+    state: bytes
+    cpu_ticks: int          # user + system time, in clock ticks
+    start_ticks: int        # start time after boot, in clock ticks: with the pid, names one process
+    rss_pages: int
+
+
+def read_stat(pid: int) -> Optional[Stat]:
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             fields = fh.read().rsplit(b")", 1)[1].split()
-        return int(fields[19])
+        return Stat(fields[0], int(fields[11]) + int(fields[12]), int(fields[19]), int(fields[21]))
     except (OSError, IndexError, ValueError):
         return None
+
+
+def start_ticks(pid: int) -> Optional[int]:
+    stat = read_stat(pid)
+    return None if stat is None else stat.start_ticks
+
+
+def carries(pid: int, needle: bytes) -> bool:
+    """Whether the environment process ``pid`` started with has the entry ``needle`` (``NAME=value``)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            return b"\0" + needle + b"\0" in b"\0" + fh.read() + b"\0"
+    except OSError:
+        return False
 
 
 class ExitWatch:
@@ -144,4 +167,4 @@ class ExitWatch:
                 notify()
 
 
-__all__ = ["forks", "pid_window", "descendants", "start_ticks", "ExitWatch"]
+__all__ = ["forks", "pid_window", "descendants", "start_ticks", "read_stat", "carries", "Stat", "ExitWatch"]

@@ -36,6 +36,19 @@ def _hold_ids(jobs: List[dict]) -> set:
     return {j["grid_engine_jobid"] for j in live} | {_queued_as(j) for j in live}
 
 
+class _Lazy:
+    """A value computed on first use (most ticks never need it)."""
+
+    def __init__(self, make: Callable[[], object]):
+        self._make = make
+
+    @property
+    def value(self):
+        if self._make is not None:
+            self._value, self._make = self._make(), None
+        return self._value
+
+
 class RunLevelScheduler(Launching, Starting, Finishing):
     """Turns launches into ``PluginResultJob`` rows and runs them through an executor.
 
@@ -99,6 +112,9 @@ class RunLevelScheduler(Launching, Starting, Finishing):
 
         A long queue is read every tick, so only the few columns that change are read each time;
         a job's full row (with its parsed hold rules) is read once while it stays in the same state.
+        The rows handed out are the remembered ones: what the tick changes in them is what it wrote to
+        the database (a job it started), or a state that differs from the stored one ("done"), which has
+        the row read again if it is still active.
         """
         # Rows without an executor were written through the API, not queued here: like the real
         # server, the scheduler leaves them as the client wrote them.
@@ -114,7 +130,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
             for row in fetch(self.store, "PluginResultJob", f"id IN ({marks})", chunk):
                 self._rows[row["id"]] = row
         self._rows = {pk: self._rows[pk] for pk, _, _ in light if pk in self._rows}
-        return [dict(self._rows[pk]) for pk, _, _ in light if pk in self._rows]
+        return [self._rows[pk] for pk, _, _ in light if pk in self._rows]
 
     def tick(self, now: Optional[float] = None) -> int:
         """One pass: finish ended jobs, then start runnable ones. Returns how many jobs are still active."""
@@ -134,7 +150,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
             queued = [j for j in jobs if j["state"] in (JobState.QUEUED.value, JobState.PENDING.value)]
             if queued:
                 active_ids = _hold_ids(jobs)
-                results = self._result_of([j["plugin_result_id"] for j in jobs])
+                results = _Lazy(lambda: self._result_of([j["plugin_result_id"] for j in jobs]))
                 for job in queued:
                     if self._awaiting_validation(job, now):
                         if job["state"] == "done":
@@ -150,7 +166,10 @@ class RunLevelScheduler(Launching, Starting, Finishing):
                         break
                     if self._start_one(job, now):
                         running += 1
-                    active_ids = _hold_ids(jobs)
+                        # Grid Engine may have given it a new number: a hold may name that one too.
+                        active_ids.add(job["grid_engine_jobid"])
+                    else:
+                        active_ids = _hold_ids(jobs)
             self._release_strays({j.get("external_id") for j in jobs if j["state"] != "done"})
             remaining = sum(1 for j in jobs if j["state"] != "done")
             self._busy = remaining > 0
@@ -211,11 +230,12 @@ class RunLevelScheduler(Launching, Starting, Finishing):
         return dict(self.db.execute_sql(f'SELECT id, result_id FROM "pluginresult" WHERE id IN ({marks})',
                                         ids).fetchall())
 
-    def _runnable(self, job: dict, jobs: List[dict], active_ids: set, results: Dict[int, int]) -> bool:
+    def _runnable(self, job: dict, jobs: List[dict], active_ids: set, results: "_Lazy") -> bool:
         meta = job.get("executor_meta") or {}
         if any(h in active_ids for h in meta.get("hold", [])):
             return False
         if meta.get("serial"):
+            results = results.value
             mine = results.get(job["plugin_result_id"])
             for other in jobs:
                 if other is job or other["state"] == "done":
