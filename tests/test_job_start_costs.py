@@ -91,3 +91,32 @@ def test_exit_watch_calls_back_when_a_watched_process_ends_and_then_stops_its_th
         watch.close()
         proc.kill()
         proc.wait()
+
+
+def test_a_sample_counts_what_a_process_that_left_the_tree_used_and_the_end_kills_it(tmp_path):
+    from test_executor_contract import gone, make_job, run_to_end
+    from torrentlite.runner.local import LocalExecutor
+    from torrentlite.runner.states import JobState
+
+    # The child runs in its own session and outlives the script: its CPU time is in no exit status,
+    # only in what the polls sampled, and the end's search finds and kills it.
+    body = "\n".join([
+        "setsid python3 -c \"",
+        "import os, time",
+        "open('child.pid', 'w').write(str(os.getpid()))",
+        "t = time.process_time()",
+        "while time.process_time() - t < 0.3: pass",
+        "open('burnt', 'w').close()",
+        "time.sleep(60)\" &",
+        "while [ ! -e burnt ]; do sleep 0.05; done",
+        "sleep 0.3",
+    ])
+    executor = LocalExecutor()
+    try:
+        job = make_job(tmp_path, body)
+        status = run_to_end(executor, executor.submit(job))
+        assert status.state is JobState.COMPLETED
+        assert status.usage.cpu_seconds >= 0.3
+        assert gone(int((job.workdir / "child.pid").read_text()))
+    finally:
+        executor.close()

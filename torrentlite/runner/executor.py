@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from .fsio import ensure_dir
 from .outcome import TIMEOUT_KILL_AFTER, clear_markers, conclude
 from .spawn import job_environment, launch_command, start_process
 from .states import JobState
@@ -117,7 +118,7 @@ class Executor(ABC):
         """
         if not job.script.is_file():
             raise FileNotFoundError(f"launch script not found: {job.script}")
-        job.workdir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(job.workdir)
         clear_markers(job)
         rotate_log(job.log_path)
         return self._do_submit(job)

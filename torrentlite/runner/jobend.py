@@ -11,6 +11,7 @@ from torrentlite.store.fields import stored_datetime
 from torrentlite.store.paths import is_inside, plugin_output_dir
 
 from .executor import UnknownJob
+from .fsio import read_bytes
 from .startplugin import fetch, fetch_one, load_report
 from .states import ACTIVE, JobState, RunLevel
 
@@ -86,8 +87,7 @@ class Finishing:
         main_dir = os.path.dirname(results_dir) if meta.get("level") == RunLevel.POST.value else results_dir
         store = None
         try:
-            with open(os.path.join(results_dir, "results.json"), encoding="utf-8") as fh:
-                store = json.load(fh)
+            store = json.loads(read_bytes(os.path.join(results_dir, "results.json")).decode("utf-8"))
         except (OSError, ValueError):
             store = None
         size, inodes = dir_usage(main_dir) if meta.get("level") != RunLevel.BLOCK.value else (None, None)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 from .executor import ExecutorUnavailable, JobSpec, Limits
+from .fsio import ensure_dir, read_text
 from .inspect import PLUGINLIB
 from .jobend import ACTIVE_SQL, now_text
 from .launchscript import launch_args, render_launch_script, write_startplugin
@@ -82,7 +83,7 @@ class Starting:
         entry = dict(meta["plugin"])
         pr = fetch_one(self.store, "pluginresult", job["plugin_result_id"]) or {}
         results_dir = meta["results_dir"]
-        os.makedirs(results_dir, exist_ok=True)
+        ensure_dir(results_dir)
         startplugin = build_startplugin(
             self.store, rep, plugin=entry, level=meta["level"], results_dir=results_dir, run_mode=meta["run_mode"],
             pluginconfig=job.get("config") or {}, net_location=self._net_location(rep), username=meta["user"],
@@ -104,19 +105,22 @@ class Starting:
         python2_why = self.languages.python2_reason(path, name)
         launch_sh = None
         if language == "bash":
-            launch_sh = Path(path, "launch.sh").read_text(encoding="utf-8", errors="replace")
+            launch_sh = read_text(os.path.join(path, "launch.sh"))
+        # Resolved once: every resolution walks the whole path.
         data_path = getattr(self.settings, "data_path", None)
         legacy = legacy_python(data_path) if python2_why and data_path is not None else None
         if python2_why and legacy is None:
             meta["launch_error"] = missing_message(name, python2_why)
         script = render_launch_script(plugin_name=name, plugin_dir=Path(path), results_dir=Path(results_dir),
                                       startplugin=startplugin, entry=language, launch_sh_text=launch_sh,
-                                      pluginlib_dir=PLUGINLIB, scratch_dir=self.settings.plugins_path / "scratch"
-                                      if hasattr(self.settings, "plugins_path") else None,
+                                      pluginlib_dir=PLUGINLIB,
+                                      scratch_dir=data_path / "plugins" / "scratch" if data_path else None,
                                       reference_root=Path(data_path) / "referenceLibrary" if data_path else None,
                                       legacy_python=legacy, python2_missing=meta.get("launch_error"))
+        # The script lies in the resolved results folder: its arguments need no second resolution.
         return JobSpec(job_id=int(job["grid_engine_jobid"]), name=name, script=script,
-                       args=launch_args(Path(results_dir)), workdir=Path(results_dir), limits=self._limits())
+                       args=launch_args(script.parent, resolve=False), workdir=Path(results_dir),
+                       limits=self._limits())
 
     def _net_location(self, rep) -> str:
         web_root = (rep.globalconfig.get("web_root") or "").rstrip("/")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .docmemo import PartMemo, indented_json, remembered
+from .fsio import ensure_dir, write_atomic
 from .outcome import shell_functions
 
 STARTPLUGIN_NAME = "startplugin.json"
@@ -251,18 +252,19 @@ def script_path(results_dir: Path, plugin_name: str) -> Path:
     return Path(results_dir) / f"ion_plugin_{plugin_name}_launch.sh"
 
 
-def launch_args(results_dir: Path) -> List[str]:
-    """Arguments the executor passes to the launch script: ``-j <results_dir>/startplugin.json``."""
-    return ["-j", str(Path(results_dir).resolve() / STARTPLUGIN_NAME)]
+def launch_args(results_dir: Path, resolve: bool = True) -> List[str]:
+    """Arguments the executor passes to the launch script: ``-j <results_dir>/startplugin.json``.
+
+    ``resolve=False`` when ``results_dir`` is already a resolved path (the folder of a rendered script).
+    """
+    return ["-j", str((Path(results_dir).resolve() if resolve else Path(results_dir)) / STARTPLUGIN_NAME)]
 
 
 def write_startplugin(results_dir: Path, startplugin: Mapping) -> Path:
     """Write ``startplugin.json`` (indent 2, without a ``command`` key, datetimes as ``…Z``) into ``results_dir``."""
     data = {k: v for k, v in startplugin.items() if k != "command"}
     path = Path(results_dir) / STARTPLUGIN_NAME
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(indented_json(data, _json_default) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, (indented_json(data, _json_default) + "\n").encode("utf-8"))
     return path
 
 
@@ -444,12 +446,9 @@ def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Pat
         'tl_finished "$RETVAL" completed\n',
         "exit $RETVAL\n",
     ]
-    results_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(results_dir)
     path = script_path(results_dir, plugin_name)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(parts), encoding="utf-8")
-    os.chmod(tmp, 0o775)
-    os.replace(tmp, path)
+    write_atomic(path, "".join(parts).encode("utf-8"), mode=0o775)
     return path
 
 

@@ -15,7 +15,8 @@ import psutil
 from .executor import (VANISHED, Executor, JobSpec, JobStatus, Limits, UnknownJob, Usage, reap, rusage_cpu,
                        rusage_rss, start_process)
 from .outcome import JOB_TOKEN_ENV, TIMEOUT_KILL_AFTER, conclude, read_started
-from .procscan import ExitWatch, Stat, carries, descendants, forks, pid_window, read_stat, start_ticks
+from .procscan import (CHILD_LISTS, ExitWatch, Stat, carries, children_of, forks, pid_window, read_stat,
+                       start_ticks)
 from .states import JobState
 
 # psutil derives create_time from the boot time, which moves when the clock is stepped: compare the kernel's
@@ -40,11 +41,10 @@ class _Run:
     usr1_at: Optional[float] = None
     timed_out: bool = False
     cancelled: bool = False
-    members: Dict[Tuple[int, float], psutil.Process] = field(default_factory=dict)
-    member_ticks: Dict[Tuple[int, float], int] = field(default_factory=dict)   # member -> kernel start time
-    by_ticks: Dict[Tuple[int, int], Tuple[int, float]] = field(default_factory=dict)  # (pid, start) -> member
+    # Processes of the job by (pid, kernel start time in clock ticks).
+    members: Dict[Tuple[int, int], psutil.Process] = field(default_factory=dict)
     ended: set = field(default_factory=set)       # members seen gone or zombie: they never run again
-    cpu_seen: Dict[Tuple[int, float], float] = field(default_factory=dict)
+    cpu_seen: Dict[Tuple[int, int], float] = field(default_factory=dict)
     peak_rss: int = 0
     returncode: Optional[int] = None
     rusage: object = None
@@ -219,28 +219,37 @@ class LocalExecutor(Executor):
     def _sample(self, run: _Run) -> None:
         """Add current descendants to the tracked set and record memory and CPU use.
 
-        One read of /proc/<pid>/stat per process gives its state, start time, CPU time and resident size;
-        a psutil object (which guards signals against reused pids) is made once per new member.
+        One read of /proc/<pid>/stat per process gives its state, threads, start time, CPU time and
+        resident size; its children come from the kernel's child lists. A member is named by its pid and
+        start time; its psutil object (which guards signals against reused pids) is made once.
         """
         seen: Dict[int, Stat] = {}
         root = read_stat(run.pid)
         if root is not None and root.state != b"Z" and self._is_root(run, root):
-            seen[run.pid] = root
-            pids = descendants(run.pid)
-            for pid in self._children(run) if pids is None else pids:
-                stat = read_stat(pid)
-                if stat is not None:
+            if CHILD_LISTS:
+                todo = [(run.pid, root)]
+                while todo:
+                    pid, stat = todo.pop()
                     seen[pid] = stat
+                    for child in children_of(pid, stat.threads):
+                        found = read_stat(child)
+                        if found is not None and child not in seen:
+                            todo.append((child, found))
+            else:
+                seen[run.pid] = root
+                for pid in self._children(run):
+                    found = read_stat(pid)
+                    if found is not None:
+                        seen[pid] = found
             for pid, stat in seen.items():
-                if (pid, stat.start_ticks) not in run.by_ticks:
-                    self._track(run, pid, stat)
+                if (pid, stat.start_ticks) not in run.members:
+                    self._track(run, pid, stat.start_ticks)
         rss = 0
         for key in run.members:
             if key in run.ended:
                 continue
             stat = seen.get(key[0]) or read_stat(key[0])
-            ticks = run.member_ticks.get(key)
-            if stat is None or stat.state == b"Z" or (ticks is not None and stat.start_ticks != ticks):
+            if stat is None or stat.state == b"Z" or stat.start_ticks != key[1]:
                 run.ended.add(key)
                 continue
             rss += stat.rss_pages * _PAGE
@@ -260,27 +269,21 @@ class LocalExecutor(Executor):
         except psutil.Error:
             return []
 
-    def _track(self, run: _Run, pid: int, stat: Stat) -> None:
+    @staticmethod
+    def _track(run: _Run, pid: int, ticks: int) -> None:
         proc = _process(pid)
-        if proc is None:
-            return
-        try:
-            key = (pid, proc.create_time())
-        except psutil.Error:
-            return
-        run.members.setdefault(key, proc)
-        run.member_ticks[key] = stat.start_ticks
-        run.by_ticks[(pid, stat.start_ticks)] = key
+        # Read again once the object is bound: the pid may have gone to another process in between.
+        if proc is not None and start_ticks(pid) == ticks:
+            run.members[(pid, ticks)] = proc
 
     def _tree(self, run: _Run, scan: bool = False) -> List[psutil.Process]:
         """Live processes of the job; with ``scan``, also any process carrying the job's environment token."""
         procs = {key: p for key, p in run.members.items() if key not in run.ended and _alive(p)}
         if scan and run.token:
             for proc in self._token_holders(run):
-                try:
-                    procs.setdefault((proc.pid, proc.create_time()), proc)
-                except psutil.Error:
-                    pass
+                ticks = start_ticks(proc.pid)
+                if ticks is not None:
+                    procs.setdefault((proc.pid, ticks), proc)
         return list(procs.values())
 
     def _token_holders(self, run: _Run) -> List[psutil.Process]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Tuple
 
+from .fsio import read_text
 from .states import JobState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,7 +61,7 @@ def clear_markers(job: "JobSpec") -> None:
 def read_started(job: "JobSpec") -> Optional[float]:
     """Epoch seconds at which the script started, or None if it has not (yet) written its marker."""
     try:
-        fields = started_path(job.workdir, job.job_id).read_text().split()
+        fields = read_text(started_path(job.workdir, job.job_id)).split()
     except (FileNotFoundError, NotADirectoryError):
         return None
     try:
@@ -72,7 +73,7 @@ def read_started(job: "JobSpec") -> Optional[float]:
 def read_outcome(job: "JobSpec") -> Optional[Outcome]:
     """The exit file of ``job``, or None if absent or unreadable (it is renamed into place, never half-written)."""
     try:
-        fields = exit_path(job.workdir, job.job_id).read_text().split()
+        fields = read_text(exit_path(job.workdir, job.job_id)).split()
     except (FileNotFoundError, NotADirectoryError):
         return None
     try:

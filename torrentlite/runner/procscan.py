@@ -6,14 +6,15 @@ import select
 import threading
 from typing import Callable, Dict, List, NamedTuple, Optional
 
+from .fsio import read_bytes
+
 
 def _read_int(path: str, field: int = 0, prefix: bytes = b"") -> Optional[int]:
     """One whitespace-separated number of a /proc file (of the line starting with ``prefix``), or None."""
     try:
-        with open(path, "rb") as fh:
-            for line in fh:
-                if line.startswith(prefix):
-                    return int(line[len(prefix):].replace(b"/", b" ").split()[field])
+        for line in read_bytes(path).splitlines():
+            if line.startswith(prefix):
+                return int(line[len(prefix):].replace(b"/", b" ").split()[field])
     except (OSError, IndexError, ValueError):
         pass
     return None
@@ -40,7 +41,7 @@ def pid_window(first: int, forks_before: Optional[int]) -> Optional[Callable[[in
     return lambda pid: pid == first or 0 < (pid - first) % pid_max <= span
 
 
-_CHILD_LISTS = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+CHILD_LISTS = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
 
 
 def descendants(pid: int) -> Optional[List[int]]:
@@ -49,7 +50,7 @@ def descendants(pid: int) -> Optional[List[int]]:
     Much cheaper than deriving the tree from every process's parent (psutil reads all of /proc for
     that); a child missed while it is being created is found at the next poll or by the end's search.
     """
-    if not _CHILD_LISTS:
+    if not CHILD_LISTS:
         return None
     out, todo = [], [pid]
     while todo:
@@ -60,8 +61,7 @@ def descendants(pid: int) -> Optional[List[int]]:
             continue
         for tid in tasks:
             try:
-                with open(f"/proc/{parent}/task/{tid}/children", "rb") as fh:
-                    found = [int(x) for x in fh.read().split()]
+                found = [int(x) for x in read_bytes(f"/proc/{parent}/task/{tid}/children").split()]
             except (OSError, ValueError):
                 continue
             out.extend(found)
@@ -74,17 +74,37 @@ class Stat(NamedTuple):
 
     state: bytes
     cpu_ticks: int          # user + system time, in clock ticks
+    threads: int
     start_ticks: int        # start time after boot, in clock ticks: with the pid, names one process
     rss_pages: int
 
 
 def read_stat(pid: int) -> Optional[Stat]:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-        return Stat(fields[0], int(fields[11]) + int(fields[12]), int(fields[19]), int(fields[21]))
+        fields = read_bytes(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()
+        return Stat(fields[0], int(fields[11]) + int(fields[12]), int(fields[17]), int(fields[19]), int(fields[21]))
     except (OSError, IndexError, ValueError):
         return None
+
+
+def children_of(pid: int, threads: int) -> List[int]:
+    """Pids of the children of ``pid`` (a process with ``threads`` threads) from the kernel's child lists.
+
+    A child belongs to the thread that created it: a single-threaded process has one list to read.
+    """
+    tids = [str(pid)] if threads == 1 else None
+    if tids is None:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return []
+    found = []
+    for tid in tids:
+        try:
+            found.extend(int(x) for x in read_bytes(f"/proc/{pid}/task/{tid}/children").split())
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def start_ticks(pid: int) -> Optional[int]:
@@ -95,8 +115,7 @@ def start_ticks(pid: int) -> Optional[int]:
 def carries(pid: int, needle: bytes) -> bool:
     """Whether the environment process ``pid`` started with has the entry ``needle`` (``NAME=value``)."""
     try:
-        with open(f"/proc/{pid}/environ", "rb") as fh:
-            return b"\0" + needle + b"\0" in b"\0" + fh.read() + b"\0"
+        return b"\0" + needle + b"\0" in b"\0" + read_bytes(f"/proc/{pid}/environ") + b"\0"
     except OSError:
         return False
 
@@ -167,4 +186,5 @@ class ExitWatch:
                 notify()
 
 
-__all__ = ["forks", "pid_window", "descendants", "start_ticks", "read_stat", "carries", "Stat", "ExitWatch"]
+__all__ = ["forks", "pid_window", "descendants", "children_of", "start_ticks", "read_stat", "carries", "Stat",
+           "ExitWatch", "CHILD_LISTS"]

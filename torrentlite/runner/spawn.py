@@ -1,6 +1,7 @@
 """Starting a job's launch script: its clean environment, its limits, and its niceness."""
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import queue
@@ -14,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
+from .fsio import ensure_dir
 from .outcome import JOB_KEY_ENV, JOB_TOKEN_ENV
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +55,7 @@ def job_environment(job: "JobSpec", *, tmpdir: str, token: str) -> Dict[str, str
     return env
 
 
+@functools.lru_cache(maxsize=None)
 def _user() -> str:
     try:
         return getpass.getuser()
@@ -145,7 +148,7 @@ def start_process(job: "JobSpec", *, default_memory: Optional[int] = None) -> Tu
     env = job_environment(job, tmpdir=tmpdir, token=token)
     argv = launch_command(job, env, default_memory)
     try:
-        job.log_path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(job.log_path.parent)
         with open(job.log_path, "ab") as log:
             proc = _niced(int(job.limits.nice or 0), lambda: subprocess.Popen(
                 argv, cwd=str(job.workdir), env=env, stdin=subprocess.DEVNULL, stdout=log,

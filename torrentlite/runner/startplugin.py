@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 from torrentlite.store.paths import report_dir
 
 from .docmemo import indented_json
+from .fsio import write_atomic
 
 log = logging.getLogger("torrentlite.runner")
 
@@ -374,9 +375,7 @@ def build_barcodes(store, rep: Report, include_filtered: bool = False) -> Option
 def write_json(folder: str | Path, name: str, doc: Any) -> Path:
     """Write ``doc`` as ``<folder>/<name>`` atomically (indent 2)."""
     path = Path(folder) / name
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(indented_json(doc, str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, (indented_json(doc, str) + "\n").encode("utf-8"))
     return path
 
 
