@@ -6,16 +6,22 @@ import stat
 from typing import Optional
 
 
+_CHUNK = 65536
+
+
 def read_bytes(path) -> bytes:
-    """The whole file (raises OSError as ``open`` does); no buffered-file set-up around the read."""
+    """The whole file (raises OSError as ``open`` does); no buffered-file set-up around the read.
+
+    For the regular and /proc files read here a short read is the end of the file: most take one read.
+    """
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         chunks = []
         while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return b"".join(chunks)
+            chunk = os.read(fd, _CHUNK)
             chunks.append(chunk)
+            if len(chunk) < _CHUNK:
+                return b"".join(chunks)
     finally:
         os.close(fd)
 

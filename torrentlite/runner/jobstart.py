@@ -32,7 +32,9 @@ class Starting:
         jobid = job["grid_engine_jobid"]
         meta = dict(job.get("executor_meta") or {})
         try:
-            spec = self._prepare_files(job, meta)
+            # One read transaction for the dozen reads of a start: one snapshot, one lock taken.
+            with self.store.read():
+                spec = self._prepare_files(job, meta)
         except Exception as exc:
             log.exception("(%s) could not prepare the job", jobid)
             self._finish(job, JobState.ERROR, reason=f"launch failed: {exc}", now=now)
