@@ -92,6 +92,10 @@ def _active(app) -> int:
         "SELECT COUNT(*) FROM \"PluginResultJob\" WHERE state IN ('Queued','Started','Pending')").fetchone()[0]
 
 
+# What the scheduler writes into a job's folder before the job runs (the job's log is not read by it).
+_INPUTS = {"startplugin.json", "barcodes.json", "drmaa_stdout.txt"}
+
+
 def bench_drain(app, jobs: int, slots: int, bare: bool = True):
     sched = app.scheduler
     sched.stop()
@@ -106,11 +110,21 @@ def bench_drain(app, jobs: int, slots: int, bare: bool = True):
     if not bare:
         return t_launched, drained, None
     scripts = [(Path(x["results_dir"]) / "ion_plugin_Trivial_launch.sh", Path(x["results_dir"])) for x in launched]
+    # The same work on both sides: each folder goes back to what the scripts found when the scheduler ran
+    # them (what they create themselves is removed: creating a file costs far more than rewriting one),
+    # and each script runs in its own session, as every job does.
+    for script, folder in scripts:
+        for entry in folder.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            elif entry.name not in _INPUTS and entry != script:
+                entry.unlink()
 
     def run(item):
         script, folder = item
         subprocess.run(["/bin/bash", str(script), "-j", str(folder / "startplugin.json")], cwd=folder,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                       start_new_session=True)
     t0 = time.monotonic()
     with ThreadPoolExecutor(slots) as pool:
         list(pool.map(run, scripts))

@@ -120,3 +120,40 @@ def test_a_sample_counts_what_a_process_that_left_the_tree_used_and_the_end_kill
         assert gone(int((job.workdir / "child.pid").read_text()))
     finally:
         executor.close()
+
+
+def test_a_jobs_temporary_folder_is_empty_private_and_new_even_when_an_earlier_one_is_reused(tmp_path):
+    from test_executor_contract import make_job, run_to_end
+    from torrentlite.runner.local import LocalExecutor
+    from torrentlite.runner.spawn import TMPDIRS
+
+    TMPDIRS.clear()     # the first job's folder is then the one the later jobs are given
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    executor = LocalExecutor()
+    try:
+        # A job that puts a link in place of its folder: the end empties the folder, never the link's target.
+        swapped = make_job(tmp_path, f'rmdir "$TMPDIR" && ln -s {victim} "$TMPDIR"', name="Swapped")
+        run_to_end(executor, executor.submit(swapped))
+        first = make_job(tmp_path, "\n".join([
+            'echo "$TMPDIR" > tmpdir.txt',
+            'mkdir "$TMPDIR/sub"; echo x > "$TMPDIR/sub/f"; echo y > "$TMPDIR/.hidden"; chmod 755 "$TMPDIR"',
+        ]), name="First")
+        run_to_end(executor, executor.submit(first))
+        later = [make_job(tmp_path, "\n".join([
+            'echo "$TMPDIR" > tmpdir.txt',
+            'ls -A "$TMPDIR" | wc -l > count.txt',
+            'stat -c %a "$TMPDIR" > mode.txt',
+        ]), name=f"Later{i}") for i in range(3)]
+        for job in later:
+            run_to_end(executor, executor.submit(job))
+    finally:
+        executor.close()
+    used = [(job.workdir / "tmpdir.txt").read_text().strip() for job in [first] + later]
+    assert len(set(used)) == len(used)
+    assert not any(os.path.exists(path) for path in used)
+    for job in later:
+        assert (job.workdir / "count.txt").read_text().strip() == "0"
+        assert (job.workdir / "mode.txt").read_text().strip() == "700"
+    assert (victim / "keep.txt").read_text() == "mine"

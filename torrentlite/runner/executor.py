@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import signal
 import subprocess
 import threading
@@ -15,7 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .fsio import ensure_dir
 from .outcome import TIMEOUT_KILL_AFTER, clear_markers, conclude
-from .spawn import job_environment, launch_command, start_process
+from .spawn import TMPDIRS, job_environment, launch_command, start_process
 from .states import JobState
 
 LOG_NAME = "drmaa_stdout.txt"
@@ -299,7 +298,7 @@ class InlineExecutor(Executor):
                     _signal_group(proc.pid, signal.SIGKILL)
             returncode, rusage = reap(proc, block=True)
         finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+            TMPDIRS.give_back(tmpdir, reuse=False)   # background processes of the job are not stopped here
         state, code, reason = conclude(job, returncode=returncode, timed_out=timed_out)
         usage = Usage(time.time() - started, rusage_cpu(rusage), rusage_rss(rusage))
         meta = {"executor": self.name, "pid": proc.pid, "job_id": job.job_id, "name": job.name,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import threading
 import time
@@ -15,6 +14,7 @@ import psutil
 from .executor import (VANISHED, Executor, JobSpec, JobStatus, Limits, UnknownJob, Usage, reap, rusage_cpu,
                        rusage_rss, start_process)
 from .outcome import JOB_TOKEN_ENV, TIMEOUT_KILL_AFTER, conclude, read_started
+from .spawn import TMPDIRS
 from .procscan import (CHILD_LISTS, ExitWatch, Stat, carries, children_of, forks, pid_window, read_stat,
                        start_ticks)
 from .states import JobState
@@ -406,7 +406,8 @@ class LocalExecutor(Executor):
             reason += f"; {len(leftovers)} process(es) could not be killed: " + \
                       ", ".join(str(p.pid) for p in leftovers)
         if run.tmpdir:
-            shutil.rmtree(run.tmpdir, ignore_errors=True)
+            # Only a folder no process of the job can still be using is given to another job.
+            TMPDIRS.give_back(run.tmpdir, reuse=run.popen is not None and not leftovers)
         run.final = JobStatus(state, code, reason, self._usage(run))
         return run.final
 
