@@ -111,14 +111,14 @@ def bench_drain(app, jobs: int, slots: int, bare: bool = True):
         return t_launched, drained, None
     scripts = [(Path(x["results_dir"]) / "ion_plugin_Trivial_launch.sh", Path(x["results_dir"])) for x in launched]
     # The same work on both sides: each folder goes back to what the scripts found when the scheduler ran
-    # them (what they create themselves is removed: creating a file costs far more than rewriting one),
-    # and each script runs in its own session, as every job does.
-    for script, folder in scripts:
+    # them, since making a file costs far more than rewriting one. What the scripts made is moved aside,
+    # not deleted: ext4 passes over recently freed inodes when it looks for a free one, which would make
+    # the bare run's files dearer. Each script also runs in its own session, as every job does.
+    trash = Path(tempfile.mkdtemp(prefix="made-by-the-scripts-", dir=Path(launched[0]["results_dir"]).parent))
+    for index, (script, folder) in enumerate(scripts):
         for entry in folder.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            elif entry.name not in _INPUTS and entry != script:
-                entry.unlink()
+            if entry.is_dir() or (entry.name not in _INPUTS and entry != script):
+                entry.rename(trash / f"{index}-{entry.name}")
 
     def run(item):
         script, folder = item
@@ -129,6 +129,7 @@ def bench_drain(app, jobs: int, slots: int, bare: bool = True):
     with ThreadPoolExecutor(slots) as pool:
         list(pool.map(run, scripts))
     bare = time.monotonic() - t0
+    shutil.rmtree(trash, ignore_errors=True)
     return t_launched, drained, bare
 
 

@@ -40,6 +40,16 @@ def test_remembered_sections_flatten_and_print_as_the_full_walk():
     assert flatten_env(_docs()[0])["PLUGINCONFIG__FLAG"] == "1"
 
 
+def test_remembered_items_of_nested_sections_print_as_the_full_dump():
+    docs = [{"a": {"b": 1, "c": {"d": [1, {"e": "x\ny"}], "f": {}}, "g": [], "h": {"i": {"j": {"k": 1}}}}, "z": None},
+            {"runinfo": {"plugin": {"name": "P", "hold": [1, 2]}, "n": 5, "u": "\u00fcml\"q"}, "e": {}},
+            {"a": {1: "a number as key", "b": 2}}, {"a": {"b": {}}, "c": {"": ""}},
+            {"a": {"t": datetime.datetime(2020, 1, 2, 3, 4, 5), "d": datetime.date(2020, 1, 2)}}]
+    for doc in docs + docs:
+        assert indented_json(doc, _json_default) == json.dumps(doc, indent=2, default=_json_default)
+        assert indented_json(doc, str) == json.dumps(doc, indent=2, default=str)
+
+
 def test_pid_window_holds_processes_started_after_the_first_and_not_before():
     before = forks()
     first = subprocess.Popen(["sleep", "5"])

@@ -58,15 +58,31 @@ def remembered(table: dict, key, make: Callable, limit: int = 20000):
 
 
 def indented_json(doc, default) -> str:
-    """``json.dumps(doc, indent=2, default=default)``, with each top-level item's text remembered."""
-    if not isinstance(doc, dict) or not doc or not all(isinstance(k, str) for k in doc):
+    """``json.dumps(doc, indent=2, default=default)``, with the text of each item remembered.
+
+    The items of the top-level sections are remembered one by one: a section such as runinfo holds a
+    few values of its own job among many that are the same for every job.
+    """
+    if not _plain_dict(doc):
         return json.dumps(doc, indent=2, default=default)
-    # An item's text is what dumping a one-item dict gives, without the braces and their line breaks.
-    items = [_MEMO.get(f"indent:{id(default)}", key, value,
-                       lambda key=key, value=value: json.dumps({key: value}, indent=2, default=default)[2:-2],
-                       default)
-             for key, value in doc.items()]
-    return "{\n" + ",\n".join(items) + "\n}"
+    return "{\n" + ",\n".join(_item(key, value, default, 1) for key, value in doc.items()) + "\n}"
+
+
+def _plain_dict(value) -> bool:
+    return isinstance(value, dict) and bool(value) and all(isinstance(k, str) for k in value)
+
+
+def _item(key: str, value, default, depth: int) -> str:
+    """The text of ``"key": value`` inside a dict nested ``depth`` deep, as ``json.dumps(indent=2)`` prints it."""
+    pad = "  " * depth
+    if depth == 1 and _plain_dict(value):
+        inner = ",\n".join(_item(k, v, default, 2) for k, v in value.items())
+        return f"{pad}{json.dumps(key)}: {{\n{inner}\n{pad}}}"
+    # What dumping a one-item dict gives, without the braces and their line breaks, one level deeper per
+    # depth (a JSON text has no line break inside a value, so every line moves by the same two spaces).
+    text = _MEMO.get(f"indent:{id(default)}", key, value,
+                     lambda: json.dumps({key: value}, indent=2, default=default)[2:-2], default)
+    return text if depth == 1 else "  " * (depth - 1) + text.replace("\n", "\n" + "  " * (depth - 1))
 
 
 __all__ = ["PartMemo", "indented_json", "remembered"]

@@ -62,7 +62,7 @@ def _scalar_text(value) -> str:
 
 def _walk(value, path: str) -> Iterator[Tuple[str, str]]:
     """(path, JSON text) pairs in the order jsonpipe prints them; containers print as {} / []."""
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):
         yield path or "/", "{}"
         for key, item in value.items():
             child = f"{path}/{key}"
@@ -119,13 +119,13 @@ def flatten_env(startplugin: Mapping) -> Dict[str, str]:
     top-level names. Later duplicates win.
     """
     env: Dict[str, str] = {}
-    if not isinstance(startplugin, Mapping):
+    if not isinstance(startplugin, (dict, Mapping)):
         pairs = _named_pairs(startplugin)
     else:
         # Sections are remembered item by item: most of runinfo is the same for every job too.
         pairs = []
         for key, value in startplugin.items():
-            if not isinstance(value, Mapping):
+            if not isinstance(value, (dict, Mapping)):
                 pairs += _MEMO.get("env", f"/{key}", value, lambda p=f"/{key}", v=value: _named_pairs(v, p),
                                    _json_default)
                 continue
