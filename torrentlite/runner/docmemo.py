@@ -72,16 +72,22 @@ def _plain_dict(value) -> bool:
     return isinstance(value, dict) and bool(value) and all(isinstance(k, str) for k in value)
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _item(key: str, value, default, depth: int) -> str:
     """The text of ``"key": value`` inside a dict nested ``depth`` deep, as ``json.dumps(indent=2)`` prints it."""
-    pad = "  " * depth
+    kind = f"indent:{id(default)}"
     if depth == 1 and _plain_dict(value):
-        inner = ",\n".join(_item(k, v, default, 2) for k, v in value.items())
-        return f"{pad}{json.dumps(key)}: {{\n{inner}\n{pad}}}"
+        # Most sections are the same from job to job (one look-up); one that is not is put together
+        # from its items.
+        return _MEMO.get(kind + ":section", key, value, lambda: "  {}: {{\n{}\n  }}".format(
+            json.dumps(key), ",\n".join(_item(k, v, default, 2) for k, v in value.items())), default)
+    if depth > 1 and type(value) in _SCALARS:
+        return "  " * depth + json.dumps(key) + ": " + json.dumps(value)   # dearer to look up than to print
     # What dumping a one-item dict gives, without the braces and their line breaks, one level deeper per
     # depth (a JSON text has no line break inside a value, so every line moves by the same two spaces).
-    text = _MEMO.get(f"indent:{id(default)}", key, value,
-                     lambda: json.dumps({key: value}, indent=2, default=default)[2:-2], default)
+    text = _MEMO.get(kind, key, value, lambda: json.dumps({key: value}, indent=2, default=default)[2:-2], default)
     return text if depth == 1 else "  " * (depth - 1) + text.replace("\n", "\n" + "  " * (depth - 1))
 
 
