@@ -8,7 +8,8 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Dict, Iterator, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from .docmemo import PartMemo, indented_json, remembered
 from .fsio import ensure_dir, write_atomic

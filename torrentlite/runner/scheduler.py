@@ -23,6 +23,8 @@ log = logging.getLogger("torrentlite.scheduler")
 
 BUSY_INTERVAL = 0.01      # seconds between ticks while jobs are queued or running
 IDLE_INTERVAL = 5.0       # seconds between ticks with nothing to do (launches wake the loop at once)
+_STARTED = JobState.STARTED.value
+_WAITING = (JobState.QUEUED.value, JobState.PENDING.value)
 
 
 def _queued_as(job: dict) -> int:
@@ -142,12 +144,12 @@ class RunLevelScheduler(Launching, Starting, Finishing):
             self._validation_done = {}
             running = 0
             for job in jobs:
-                if job["state"] == JobState.STARTED.value:
+                if job["state"] == _STARTED:
                     if self._poll_one(job, now):
                         job["state"] = "done"
                     else:
                         running += 1
-            queued = [j for j in jobs if j["state"] in (JobState.QUEUED.value, JobState.PENDING.value)]
+            queued = [j for j in jobs if j["state"] in _WAITING]
             if queued:
                 active_ids = _hold_ids(jobs)
                 results = _Lazy(lambda: self._result_of([j["plugin_result_id"] for j in jobs]))
