@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -19,8 +21,28 @@ from .states import JobState, RunLevel
 log = logging.getLogger("torrentlite.scheduler")
 
 
+# Jobs whose files are written while every slot is busy, so that a freed slot is refilled at once.
+AHEAD = 2
+
+
+@dataclass
+class _Prepared:
+    """A queued job's written files and spec, and what they were made from."""
+
+    row: dict               # the remembered row object: a job read again (its state moved) is prepared again
+    spec: JobSpec
+    meta: dict
+    made_under: tuple       # (thread, data_version, plugin generation, settings) at the time
+
+
 class Starting:
-    """The scheduler's start side: files for one run level, submission, and the Started row."""
+    """The scheduler's start side: files for one run level, submission, and the Started row.
+
+    While every slot is busy the next queued jobs' files are written ahead (complete files, no row
+    written). Such a job starts from them only if nothing they were made from may have changed: its row
+    was not read again, no other connection has committed since (SQLite's ``data_version``), no plugin was
+    installed or rescanned and the settings are the same; otherwise its files are written again then.
+    """
 
     def _limits(self) -> Limits:
         wall = float(self.settings.get("plugin_wall_limit", 0) or 0)
@@ -28,13 +50,41 @@ class Starting:
         return Limits(wall_seconds=wall or None, memory_bytes=int(memory * 1024 * 1024) or None,
                       nice=int(self.settings.get("plugin_nice", 10)))
 
-    def _start_one(self, job: dict, now: Optional[float]) -> bool:
-        jobid = job["grid_engine_jobid"]
+    def _made_under(self) -> tuple:
+        version = self.db.execute_sql("PRAGMA data_version").fetchone()[0]
+        return threading.get_ident(), version, self._plugin_generation, dict(self.settings)
+
+    def _prepare_ahead(self, job: dict) -> None:
+        """Write a queued job's files now, while its slot is not yet free (see the class docstring)."""
+        if job["id"] in self._prepared or len(self._prepared) >= AHEAD:
+            return
+        made_under = self._made_under()
         meta = dict(job.get("executor_meta") or {})
         try:
-            # One read transaction for the dozen reads of a start: one snapshot, one lock taken.
             with self.store.read():
                 spec = self._prepare_files(job, meta)
+        except Exception:
+            return          # its start prepares it again and records what went wrong
+        self._prepared[job["id"]] = _Prepared(job, spec, meta, made_under)
+
+    def _forget_prepared(self, active: dict) -> None:
+        """Drop what was prepared for jobs no longer active as they were (cancelled, deleted, read again)."""
+        for pk in [pk for pk, ready in self._prepared.items() if active.get(pk) is not ready.row]:
+            del self._prepared[pk]
+
+    def _start_one(self, job: dict, now: Optional[float]) -> bool:
+        jobid = job["grid_engine_jobid"]
+        ready = self._prepared.pop(job["id"], None)
+        if ready is not None and ready.row is job and ready.made_under == self._made_under():
+            spec, meta = ready.spec, ready.meta
+        else:
+            spec = None
+        try:
+            if spec is None:
+                meta = dict(job.get("executor_meta") or {})
+                # One read transaction for the dozen reads of a start: one snapshot, one lock taken.
+                with self.store.read():
+                    spec = self._prepare_files(job, meta)
         except Exception as exc:
             log.exception("(%s) could not prepare the job", jobid)
             self._finish(job, JobState.ERROR, reason=f"launch failed: {exc}", now=now)

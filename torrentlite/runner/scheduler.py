@@ -11,7 +11,7 @@ import psutil
 
 from .executor import Executor
 from .jobend import ACTIVE_SQL, Finishing, dir_usage, now_text
-from .jobstart import Starting
+from .jobstart import AHEAD, Starting
 from .language import LanguageCache
 from .legacy_env import legacy_python
 from .launching import SEQUENCE_TABLE, LaunchError, Launching
@@ -83,6 +83,8 @@ class RunLevelScheduler(Launching, Starting, Finishing):
         self._validation_done: Dict[tuple, List[str]] = {}
         self._cancelling: set = set()
         self._rows: Dict[int, dict] = {}
+        self._prepared: dict = {}
+        self._plugin_generation = 0
         self._reports: dict = {}
         self._sequence_ready = False
 
@@ -102,6 +104,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
     def plugins_changed(self) -> None:
         """A plugin was installed, upgraded, uninstalled or rescanned: forget what was read from plugin files."""
         self.languages.clear()
+        self._plugin_generation += 1
 
     # ---- settings ------------------------------------------------------------------------------------------
     @property
@@ -140,6 +143,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
             if not self._recovered:
                 self._recover_locked()
             jobs = self._active_jobs()
+            self._forget_prepared(self._rows)
             self._reports = {}
             self._validation_done = {}
             running = 0
@@ -153,12 +157,13 @@ class RunLevelScheduler(Launching, Starting, Finishing):
             if queued:
                 active_ids = _hold_ids(jobs)
                 results = _Lazy(lambda: self._result_of([j["plugin_result_id"] for j in jobs]))
-                for job in queued:
+                for index, job in enumerate(queued):
                     if self._awaiting_validation(job, now):
                         if job["state"] == "done":
                             active_ids.discard(job["grid_engine_jobid"])
                         continue
                     if running >= self.slots:
+                        self._ahead(queued[index:], jobs, active_ids, results)
                         break
                     if not self._runnable(job, jobs, active_ids, results):
                         continue
@@ -176,6 +181,15 @@ class RunLevelScheduler(Launching, Starting, Finishing):
             remaining = sum(1 for j in jobs if j["state"] != "done")
             self._busy = remaining > 0
             return remaining
+
+    def _ahead(self, waiting: List[dict], jobs: List[dict], active_ids: set, results: "_Lazy") -> None:
+        """Every slot is busy: write the files of the next jobs that could start (validated, holds clear)."""
+        for job in waiting:
+            if len(self._prepared) >= AHEAD:
+                return
+            if not (job.get("executor_meta") or {}).get("validate") and self._runnable(job, jobs, active_ids,
+                                                                                       results):
+                self._prepare_ahead(job)
 
     def _awaiting_validation(self, job: dict, now: Optional[float]) -> bool:
         """Whether the job may not start yet because its plugin's custom_validation runs or refused it.
