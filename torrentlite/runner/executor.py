@@ -169,6 +169,11 @@ class Executor(ABC):
         """
         self._do_forget(external_id)
 
+    def exited(self, external_id: str) -> bool:
+        """Whether the job's own process has ended (cheap; the job is not finished by this). Executors that
+        cannot tell cheaply say False, and their jobs are found ended by :meth:`poll`."""
+        return False
+
     def known(self) -> List[str]:
         """External ids of the jobs this executor currently keeps."""
         return self._do_known()

@@ -194,6 +194,14 @@ class LocalExecutor(Executor):
     def notify_on_exit(self, callback) -> None:
         self._exits.notify = callback
 
+    def exited(self, external_id: str) -> bool:
+        with self._lock:
+            run = self._runs.get(external_id)
+        if run is None:
+            return False
+        with run.lock:
+            return run.final is not None or self._ended(run)
+
     # ---- internals -----------------------------------------------------------------------------------------
 
     def _get(self, external_id: str) -> _Run:

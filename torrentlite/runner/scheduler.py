@@ -138,7 +138,8 @@ class RunLevelScheduler(Launching, Starting, Finishing):
         return [self._rows[pk] for pk, _, _ in light if pk in self._rows]
 
     def tick(self, now: Optional[float] = None) -> int:
-        """One pass: finish ended jobs, then start runnable ones. Returns how many jobs are still active."""
+        """One pass: refill the slots of ended jobs, finish those, start what else may start. Returns how many
+        jobs are still active."""
         with self._lock:
             if not self._recovered:
                 self._recover_locked()
@@ -146,41 +147,59 @@ class RunLevelScheduler(Launching, Starting, Finishing):
             self._forget_prepared(self._rows)
             self._reports = {}
             self._validation_done = {}
-            running = 0
-            for job in jobs:
-                if job["state"] == _STARTED:
-                    if self._poll_one(job, now):
-                        job["state"] = "done"
-                    else:
-                        running += 1
-            queued = [j for j in jobs if j["state"] in _WAITING]
-            if queued:
-                active_ids = _hold_ids(jobs)
-                results = _Lazy(lambda: self._result_of([j["plugin_result_id"] for j in jobs]))
-                for index, job in enumerate(queued):
-                    if self._awaiting_validation(job, now):
-                        if job["state"] == "done":
-                            active_ids.discard(job["grid_engine_jobid"])
-                        continue
-                    if running >= self.slots:
-                        self._ahead(queued[index:], jobs, active_ids, results)
-                        break
-                    if not self._runnable(job, jobs, active_ids, results):
-                        continue
-                    if not self._memory_ok():
-                        log.info("(%s) waiting: less than %s MB memory available", job["grid_engine_jobid"],
-                                 self.settings.get("plugin_memory_floor_mb"))
-                        break
-                    if self._start_one(job, now):
-                        running += 1
-                        # Grid Engine may have given it a new number: a hold may name that one too.
-                        active_ids.add(job["grid_engine_jobid"])
-                    else:
-                        active_ids = _hold_ids(jobs)
+            started = [j for j in jobs if j["state"] == _STARTED]
+            # A job whose process has exited frees its slot at once: the freed slots are refilled first,
+            # and the ended jobs are finished (usage, leftovers, their rows) after that. A job that waits
+            # for one of them still waits until it is finished.
+            exited = sum(1 for j in started if self._exited(j))
+            fresh = self._start_queued(jobs, len(started) - exited, now) if exited else 0
+            running = fresh
+            for job in started:
+                if self._poll_one(job, now):
+                    job["state"] = "done"
+                else:
+                    running += 1
+            self._start_queued(jobs, running, now)
             self._release_strays({j.get("external_id") for j in jobs if j["state"] != "done"})
             remaining = sum(1 for j in jobs if j["state"] != "done")
             self._busy = remaining > 0
             return remaining
+
+    def _start_queued(self, jobs: List[dict], running: int, now: Optional[float]) -> int:
+        """Start queued jobs in order while slots and memory allow; returns how many were started."""
+        queued = [j for j in jobs if j["state"] in _WAITING]
+        if not queued:
+            return 0
+        started = 0
+        active_ids = _hold_ids(jobs)
+        results = _Lazy(lambda: self._result_of([j["plugin_result_id"] for j in jobs]))
+        for index, job in enumerate(queued):
+            if self._awaiting_validation(job, now):
+                if job["state"] == "done":
+                    active_ids.discard(job["grid_engine_jobid"])
+                continue
+            if running + started >= self.slots:
+                self._ahead(queued[index:], jobs, active_ids, results)
+                break
+            if not self._runnable(job, jobs, active_ids, results):
+                continue
+            if not self._memory_ok():
+                log.info("(%s) waiting: less than %s MB memory available", job["grid_engine_jobid"],
+                         self.settings.get("plugin_memory_floor_mb"))
+                break
+            if self._start_one(job, now):
+                started += 1
+                # Grid Engine may have given it a new number: a hold may name that one too.
+                active_ids.add(job["grid_engine_jobid"])
+            else:
+                active_ids = _hold_ids(jobs)
+        return started
+
+    def _exited(self, job: dict) -> bool:
+        try:
+            return bool(job.get("external_id")) and self.executor.exited(job["external_id"])
+        except Exception:
+            return False
 
     def _ahead(self, waiting: List[dict], jobs: List[dict], active_ids: set, results: "_Lazy") -> None:
         """Every slot is busy: write the files of the next jobs that could start (validated, holds clear)."""
