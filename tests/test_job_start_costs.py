@@ -167,3 +167,17 @@ def test_a_jobs_temporary_folder_is_empty_private_and_new_even_when_an_earlier_o
         assert (job.workdir / "count.txt").read_text().strip() == "0"
         assert (job.workdir / "mode.txt").read_text().strip() == "700"
     assert (victim / "keep.txt").read_text() == "mine"
+
+
+def test_the_kernels_name_for_a_path_is_the_resolved_path(tmp_path):
+    from torrentlite.runner.fsio import real_path
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "f").write_text("")
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    (tmp_path / "a" / "rel").symlink_to("b")
+    (tmp_path / "fl").symlink_to(tmp_path / "a" / "b" / "f")
+    for path in [tmp_path, tmp_path / "link" / "b", tmp_path / "link" / "rel" / "f", tmp_path / "fl",
+                 tmp_path / "missing" / "x", tmp_path / "link" / "missing", tmp_path / "a" / ".." / "a" / "b",
+                 "relative/x", ".", "/"]:
+        assert real_path(path) == os.path.realpath(path)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from .docmemo import PartMemo, indented_json, remembered
-from .fsio import ensure_dir, write_atomic
+from .fsio import ensure_dir, real_path, write_atomic
 from .outcome import shell_functions
 
 STARTPLUGIN_NAME = "startplugin.json"
@@ -258,7 +258,7 @@ def launch_args(results_dir: Path, resolve: bool = True) -> List[str]:
 
     ``resolve=False`` when ``results_dir`` is already a resolved path (the folder of a rendered script).
     """
-    return ["-j", str((Path(results_dir).resolve() if resolve else Path(results_dir)) / STARTPLUGIN_NAME)]
+    return ["-j", str(Path(real_path(results_dir) if resolve else results_dir) / STARTPLUGIN_NAME)]
 
 
 def write_startplugin(results_dir: Path, startplugin: Mapping) -> Path:
@@ -366,13 +366,13 @@ def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Pat
         raise ValueError(f"invalid plugin name: {plugin_name!r}")
     if entry == "bash" and launch_sh_text is None:
         raise ValueError("a bash plugin needs launch_sh_text")
-    plugin_dir, results_dir = Path(plugin_dir).resolve(), Path(results_dir).resolve()
+    plugin_dir, results_dir = Path(real_path(plugin_dir)), Path(real_path(results_dir))
     q = shlex.quote
 
     if entry == "python2" and legacy_python is None and not python2_missing:
         raise ValueError("a python2 plugin needs legacy_python or python2_missing")
     version, sge, body = "0", [], []
-    pythonpath = q(str(Path(pluginlib_dir).resolve())) if pluginlib_dir is not None else "''"
+    pythonpath = q(real_path(pluginlib_dir)) if pluginlib_dir is not None else "''"
     setup = [f"PYTHONPATH={pythonpath}${{PYTHONPATH:+:$PYTHONPATH}}", "export PYTHONPATH"]
     if legacy_python is not None:
         setup += [f"PATH={q(str(Path(legacy_python).parent))}:$PATH", "export PATH"]

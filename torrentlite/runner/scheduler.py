@@ -152,14 +152,16 @@ class RunLevelScheduler(Launching, Starting, Finishing):
             # and the ended jobs are finished (usage, leftovers, their rows) after that. A job that waits
             # for one of them still waits until it is finished.
             exited = sum(1 for j in started if self._exited(j))
-            fresh = self._start_queued(jobs, len(started) - exited, now) if exited else 0
-            running = fresh
+            running = self._start_queued(jobs, len(started) - exited, now) if exited else 0
+            finished = 0
             for job in started:
                 if self._poll_one(job, now):
                     job["state"] = "done"
+                    finished += 1
                 else:
                     running += 1
-            self._start_queued(jobs, running, now)
+            if not exited or (finished and running < self.slots):
+                self._start_queued(jobs, running, now)
             self._release_strays({j.get("external_id") for j in jobs if j["state"] != "done"})
             remaining = sum(1 for j in jobs if j["state"] != "done")
             self._busy = remaining > 0
