@@ -144,8 +144,10 @@ def test_a_jobs_temporary_folder_is_empty_private_and_new_even_when_an_earlier_o
     executor = LocalExecutor()
     try:
         # A job that puts a link in place of its folder: the end empties the folder, never the link's target.
-        swapped = make_job(tmp_path, f'rmdir "$TMPDIR" && ln -s {victim} "$TMPDIR"', name="Swapped")
+        swapped = make_job(tmp_path, f'echo "$TMPDIR" > tmpdir.txt; rmdir "$TMPDIR" && ln -s {victim} "$TMPDIR"',
+                           name="Swapped")
         run_to_end(executor, executor.submit(swapped))
+        assert not os.path.lexists((swapped.workdir / "tmpdir.txt").read_text().strip())
         first = make_job(tmp_path, "\n".join([
             'echo "$TMPDIR" > tmpdir.txt',
             'mkdir "$TMPDIR/sub"; echo x > "$TMPDIR/sub/f"; echo y > "$TMPDIR/.hidden"; chmod 755 "$TMPDIR"',

@@ -181,7 +181,10 @@ class _TmpDirs:
                 with self._lock:
                     self._spare.append(spare)
                 return
-        shutil.rmtree(path, ignore_errors=True)
+        if os.path.islink(path):
+            os.unlink(path)         # a link the job put in its folder's place: never what it points to
+        else:
+            shutil.rmtree(path, ignore_errors=True)
 
     def clear(self) -> None:
         with self._lock:
