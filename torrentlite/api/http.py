@@ -50,6 +50,7 @@ class Call:
     remote_addr: Optional[str]
     match: dict = field(default_factory=dict)
     query: str = ""
+    mark: Optional[int] = None  # the database's change mark, read when the caller was authenticated
 
     def json(self):
         """The request body as JSON (empty body → {}); invalid JSON → 400 {"error": ""} like tastypie."""
@@ -105,19 +106,23 @@ class Api:
         self.extra_names[name] = has_schema
 
     # -- entry point -------------------------------------------------------------------------
-    def handle(self, method: str, path: str, query: str, headers, body: bytes, remote_addr) -> Response:
-        """Answer one request; every SQL statement it runs is bounded by the query_time_limit setting."""
+    def handle(self, method: str, path: str, query: str, headers, body: bytes, remote_addr,
+               params: Optional[dict] = None) -> Response:
+        """Answer one request; every SQL statement it runs is bounded by the query_time_limit setting.
+
+        `params` is `query` parsed, when the caller has it already."""
         limit = self.settings.get("query_time_limit")
         try:
             with self.store.time_limit(limit):
-                return self._handle(method, path, query, headers, body, remote_addr)
+                return self._handle(method, path, query, headers, body, remote_addr, params)
         except QueryTimeout as exc:
             log.warning("%s %s: interrupted, %s", method, API_PREFIX + path, exc)
             raise bad_request(f"The query took longer than {exc.seconds:g} s and was stopped (setting "
                               f"query_time_limit). Narrow the filters, or simplify the regular expression.")
 
-    def _handle(self, method: str, path: str, query: str, headers, body: bytes, remote_addr) -> Response:
-        params = parse_qs(query, keep_blank_values=True)
+    def _handle(self, method: str, path: str, query: str, headers, body: bytes, remote_addr, params) -> Response:
+        if params is None:
+            params = parse_qs(query, keep_blank_values=True)
         override = headers.get("X-HTTP-Method-Override")
         if override:
             method = override.upper()
@@ -172,7 +177,7 @@ class Api:
                     body = self.read.list(resource, call.params, path=list_uri(resource.name), user=call.user)
                 return encode(body, call.params)
 
-            payload, ctype = self.pages.page(resource.name, rest, call.query, call.user, build)
+            payload, ctype = self.pages.page(resource.name, rest, call.query, call.user, build, call.mark)
             return Response(200, payload, {"Content-Type": ctype})
         if self.writes is None:
             raise ApiError(501)
@@ -187,7 +192,8 @@ class Api:
             raise method_not_allowed(allowed)
 
     def _authenticate(self, call: Call) -> None:
-        call.user = self.auth.authenticate(call.headers, call.params, call.remote_addr, call.method)
+        call.mark = self.pages.mark.current()
+        call.user = self.auth.authenticate(call.headers, call.params, call.remote_addr, call.method, call.mark)
         if call.user is None:
             reason = self.auth.loopback_refusal(call.method, call.headers, call.remote_addr)
             if reason:
@@ -252,14 +258,14 @@ def mount(app: bottle.Bottle, api: Api) -> None:
     """Route /rundb/api/v1/... of `app` to `api`."""
     prefix = API_PREFIX.rstrip("/")
 
-    def respond(path: str) -> Response:
+    def respond(path: str, params: dict) -> Response:
         request = bottle.request
         try:
-            params = parse_qs(request.query_string, keep_blank_values=True)
             headers = TolerantHeaders(request.headers, request.environ)
             body = read_body(request.environ, api.settings,
                              lambda: api.auth.authenticate(headers, params, request.remote_addr, request.method))
-            return api.handle(request.method, path, request.query_string, headers, body, request.remote_addr)
+            return api.handle(request.method, path, request.query_string, headers, body, request.remote_addr,
+                              params)
         except ApiError as exc:
             return Response(exc.status, exc.body, exc.headers)
         except Exception:
@@ -268,7 +274,7 @@ def mount(app: bottle.Bottle, api: Api) -> None:
 
     def serve(path=""):
         params = parse_qs(bottle.request.query_string, keep_blank_values=True)
-        return to_bottle(respond(path), params, bottle.request.method)
+        return to_bottle(respond(path, params), params, bottle.request.method)
 
     def serve_mesh(path=""):
         # This box is a mesh of one: the mesh list of compositeexperiment is the local one.
@@ -278,11 +284,11 @@ def mount(app: bottle.Bottle, api: Api) -> None:
             return to_bottle(Response(200, {"compositeexperiment": {
                 "list_endpoint": f"{MESH_PREFIX}compositeexperiment/",
                 "schema": f"{MESH_PREFIX}compositeexperiment/schema/"}}), {}, "GET")
-        response = respond(path)
+        params = parse_qs(bottle.request.query_string, keep_blank_values=True)
+        response = respond(path, params)
         response.body = to_mesh_links(response.body)
         if "Location" in response.headers:
             response.headers["Location"] = to_mesh_links(response.headers["Location"])
-        params = parse_qs(bottle.request.query_string, keep_blank_values=True)
         return to_bottle(response, params, bottle.request.method)
 
     app.route(prefix, METHODS, lambda: bottle.HTTPResponse(b"", 301, {"Location": API_PREFIX}))

@@ -219,11 +219,11 @@ def register(api) -> None:
     document = {}
     handle = api.handle
 
-    def handle_with_document(method, path, query, headers, body, remote_addr):
+    def handle_with_document(method, path, query, headers, body, remote_addr, params=None):
         if path == DOCUMENT and method in ("GET", "HEAD"):
             if not document:
                 document.update(build_document(api.registry))
             return Response(200, document)
-        return handle(method, path, query, headers, body, remote_addr)
+        return handle(method, path, query, headers, body, remote_addr, params)
 
     api.handle = handle_with_document

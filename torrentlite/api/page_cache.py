@@ -27,9 +27,10 @@ class ChangeMark:
     """A number that moves whenever the database may hold something it did not hold before.
 
     Each thread reads its own connection's `PRAGMA data_version` (moves when any other
-    connection, in this process or another, commits) and `total_changes()` (moves when this
+    connection, in this process or another, commits) and its total changes (moves when this
     connection writes); when either moved since that thread last looked, the shared mark moves.
-    Every request looks before it reuses a page, so no commit goes unseen by the next reader.
+    Every request looks before it reuses a page or a verified key, so no commit goes unseen by
+    the next reader.
     """
 
     def __init__(self, db):
@@ -40,12 +41,19 @@ class ChangeMark:
 
     def current(self) -> int:
         conn = self._db.connection()
-        state = (conn.execute("PRAGMA data_version").fetchone()[0],
-                 conn.execute("SELECT total_changes()").fetchone()[0], id(conn))
-        if getattr(self._seen, "state", None) != state:
+        # One statement: each one lets the other server threads take the interpreter lock, and getting
+        # it back costs more than the statement. The change counter is a plain call (apsw: a method,
+        # sqlite3: an attribute).
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        changes = conn.total_changes
+        if not isinstance(changes, int):
+            changes = changes()
+        seen = self._seen
+        # The connection itself, not its id: a new connection may get a closed one's id and counters.
+        if getattr(seen, "conn", None) is not conn or seen.version != version or seen.changes != changes:
             with self._lock:
                 self._mark += 1
-            self._seen.state = state
+            seen.conn, seen.version, seen.changes = conn, version, changes
         return self._mark
 
 
@@ -59,12 +67,15 @@ class PageCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def page(self, resource: str, path: str, query: str, user, build: Callable[[], tuple[bytes, str]]
-             ) -> tuple[bytes, str]:
-        """The (body, content type) for this request: reused, or built by `build` and kept."""
+    def page(self, resource: str, path: str, query: str, user, build: Callable[[], tuple[bytes, str]],
+             mark: Optional[int] = None) -> tuple[bytes, str]:
+        """The (body, content type) for this request: reused, or built by `build` and kept.
+
+        `mark` is the change mark this request already read (before it authenticated its caller).
+        """
         if resource not in CACHED:
             return build()
-        key = (self.mark.current(), resource, path, query, user.id, user.is_superuser)
+        key = (self.mark.current() if mark is None else mark, resource, path, query, user.id, user.is_superuser)
         hit = self._get(key)
         if hit is not None:
             return hit
