@@ -109,3 +109,69 @@ def test_unlisted_resources_are_always_built(app, client, monkeypatch):
     _get(client, f"{API}pluginresult/")
     _get(client, f"{API}pluginresult/")
     assert builds == ["pluginresult", "pluginresult"]
+
+
+def _count_handled(app, monkeypatch) -> list:
+    """Paths that went through the full request handling (not answered from a kept page directly)."""
+    handled = []
+    real = app.api.handle
+
+    def counted(method, path, *args, **kwargs):
+        handled.append(path)
+        return real(method, path, *args, **kwargs)
+    monkeypatch.setattr(app.api, "handle", counted)
+    return handled
+
+
+def test_a_kept_page_is_answered_as_the_full_handling_answers_it(app, client, monkeypatch):
+    key = admin_headers(app)["Authorization"].rsplit(":", 1)[1]
+    by_params = Client(app)
+    for path, caller in ((f"{API}results/?limit=3", client), (f"{API}results/1/", client),
+                         (f"{API}experiment/?format=jsonp&callback=cb", client),
+                         (f"{API}results/?limit=2&username=ionadmin&api_key={key}", by_params)):
+        built = caller.get(path)
+        handled = _count_handled(app, monkeypatch)
+        reused = caller.get(path)
+        monkeypatch.undo()
+        assert handled == []  # answered from the kept page without routing it again
+        assert (reused.status, reused.headers, reused.body) == (built.status, built.headers, built.body)
+
+
+def test_requests_that_may_mean_more_than_the_plain_read_are_handled_in_full(app, client, monkeypatch):
+    path = f"{API}results/1/"
+    page = _get(client, path)
+    handled = _count_handled(app, monkeypatch)
+    # Another method by override: answered as that method, not with the kept page.
+    options = client.get(path, headers={"X-HTTP-Method-Override": "OPTIONS"})
+    assert options.status == 200 and options.body != page and "Allow" in options.headers
+    # A body, even on a GET, is checked as on any request.
+    too_big = client.request("GET", path, data=b"x" * (int(app.settings.max_json_body_mb * 1024 * 1024) + 1))
+    assert too_big.status == 413
+    # A plugin's key in the query is tried before the API key, so only the full handling can tell.
+    plugin_keyed = client.get(path, params={"pluginresult": "999999", "api_key": "nope"})
+    assert plugin_keyed.status == 200 and plugin_keyed.body == page
+    assert handled == [path[len(API):]] * 2  # the oversized body was refused before handling began
+
+
+def test_an_endpoint_registered_later_answers_its_path(app, client):
+    path = f"{API}results/1/"
+    _get(client, path)
+
+    @app.api.endpoint("results", r"(?P<pk>\d+)/")
+    def custom(call):
+        from torrentlite.api.http import Response
+        return Response(200, {"custom": call.match["pk"]})
+
+    app.api.endpoints.insert(0, app.api.endpoints.pop())
+    assert client.get(path).json() == {"custom": "1"}
+
+
+def test_unknown_or_changed_callers_never_get_a_kept_page(app, client):
+    path = f"{API}results/?limit=1"
+    _get(client, path)
+    assert Client(app, {"Authorization": "ApiKey ionadmin:" + "0" * 40}).get(path).status == 401
+    assert Client(app).get(path).status == 401
+    other = apsw.Connection(str(app.settings.db_path))
+    other.execute('DELETE FROM "apikey"')
+    other.close()
+    assert client.get(path).status == 401

@@ -50,14 +50,7 @@ class Authenticator:
 
         `mark` is the database's change mark (`page_cache.ChangeMark`) read by this request just now;
         with it an API key verified at the same mark is taken without asking the database again."""
-        try:
-            header = headers.get("Authorization", "") or ""
-        except UnicodeError:  # Bottle decodes header bytes as UTF-8; other bytes are no credentials
-            header = ""
-        if not header.isascii():  # no scheme's credentials hold other characters
-            header = ""
-        scheme, _, credentials = header.partition(" ")
-        scheme = scheme.lower()
+        scheme, credentials = _authorization(headers)
         if scheme == "basic":
             user = self._basic(credentials.strip())
             if user:
@@ -107,16 +100,35 @@ class Authenticator:
                                           "session cookie must send the session's X-CSRFToken header."})
         return user
 
+    def remembered(self, headers, params: dict, mark: int) -> Optional[User]:
+        """The caller `authenticate` would find, when its API key (the ApiKey header, or the username and
+        api_key parameters without any Authorization header) was verified at change mark `mark`;
+        None when only `authenticate` can tell. Reads no database and hashes no password."""
+        if "pluginresult" in params:  # a plugin's key in the query is tried before an API key
+            return None
+        scheme, credentials = _authorization(headers)
+        if scheme == "apikey":
+            return self._remembered_key(*_split_pair(credentials.strip()), mark)
+        if scheme == "" and "username" in params and "api_key" in params:
+            return self._remembered_key(params["username"][-1], params["api_key"][-1], mark)
+        return None
+
+    def _remembered_key(self, username: str, key: str, mark: int) -> Optional[User]:
+        known = self._verified_keys.get(username)
+        if known is not None and known[0] == mark and key and hmac.compare_digest(
+                known[1], str(key).encode("utf-8", "replace")):
+            return known[2]
+        return None
+
     def _api_key(self, username: str, key: str, mark: Optional[int]) -> Optional[User]:
         if mark is None or not key:
             return self.users.by_api_key(username, key)
-        offered = str(key).encode("utf-8", "replace")
-        known = self._verified_keys.get(username)
-        if known is not None and known[0] == mark and hmac.compare_digest(known[1], offered):
-            return known[2]
+        user = self._remembered_key(username, key, mark)
+        if user is not None:
+            return user
         user = self.users.by_api_key(username, key)
         if user is not None:  # only keys found valid are kept, so wrong guesses cannot fill memory
-            self._verified_keys[username] = (mark, offered, user)
+            self._verified_keys[username] = (mark, str(key).encode("utf-8", "replace"), user)
         return user
 
     def _basic(self, credentials: str) -> Optional[User]:
@@ -145,6 +157,18 @@ class Authenticator:
         # Plugin jobs must be able to report back even though ionuser ships inactive; they get
         # ionuser's model permissions, never more.
         return User(user.id, user.username, user.is_superuser, True, user.permissions)
+
+
+def _authorization(headers) -> tuple[str, str]:
+    """(scheme in lower case, credentials) of the Authorization header; ("", "") when there is none."""
+    try:
+        header = headers.get("Authorization", "") or ""
+    except UnicodeError:  # Bottle decodes header bytes as UTF-8; other bytes are no credentials
+        header = ""
+    if not header.isascii():  # no scheme's credentials hold other characters
+        header = ""
+    scheme, _, credentials = header.partition(" ")
+    return scheme.lower(), credentials
 
 
 def _split_pair(text: str) -> tuple[str, str]:

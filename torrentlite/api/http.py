@@ -98,6 +98,7 @@ class Api:
         def register(handler):
             self.endpoints.append(Endpoint(resource, re.compile(f"^{pattern}$"), tuple(methods), handler, auth,
                                            check_methods))
+            self.pages.clear()  # a kept page's path may now be this endpoint's (see `reuse`)
             return handler
         return register
 
@@ -119,6 +120,27 @@ class Api:
             log.warning("%s %s: interrupted, %s", method, API_PREFIX + path, exc)
             raise bad_request(f"The query took longer than {exc.seconds:g} s and was stopped (setting "
                               f"query_time_limit). Narrow the filters, or simplify the regular expression.")
+
+    def reuse(self, path: str, query: str, params: dict, headers, environ: dict) -> Optional[Response]:
+        """The answer to a GET of `path` that `handle` would give, when it is a page kept for this very
+        request (same path, query and caller, database unchanged); None when `handle` must answer.
+
+        Only `_standard` keeps pages, so a kept page's path is routed to it (registering an endpoint
+        drops every page), and the caller must be known from memory alone (`Authenticator.remembered`).
+        A request that could be anything but that plain read (another method, an override header,
+        a body) is left to `handle`.
+        """
+        if (not path.endswith("/") or environ.get("HTTP_X_HTTP_METHOD_OVERRIDE") is not None
+                or environ.get("CONTENT_LENGTH", "0") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ):
+            return None
+        resource, _, rest = path[:-1].partition("/")
+        try:
+            mark = self.pages.mark.current()
+        except Exception:  # whatever went wrong, `handle` meets it again and answers it
+            return None
+        user = self.auth.remembered(headers, params, mark)
+        page = self.pages.kept(resource, rest, query, user, mark) if user is not None else None
+        return Response(200, page[0], {"Content-Type": page[1]}) if page is not None else None
 
     def _handle(self, method: str, path: str, query: str, headers, body: bytes, remote_addr, params) -> Response:
         if params is None:
@@ -273,8 +295,14 @@ def mount(app: bottle.Bottle, api: Api) -> None:
             return Response(500, {"error_message": CANNED_MESSAGE})
 
     def serve(path=""):
-        params = parse_qs(bottle.request.query_string, keep_blank_values=True)
-        return to_bottle(respond(path, params), params, bottle.request.method)
+        request = bottle.request
+        query = request.query_string
+        params = parse_qs(query, keep_blank_values=True)
+        response = None
+        if request.method == "GET":
+            response = api.reuse(path, query, params, TolerantHeaders(request.headers, request.environ),
+                                 request.environ)
+        return to_bottle(response or respond(path, params), params, request.method)
 
     def serve_mesh(path=""):
         # This box is a mesh of one: the mesh list of compositeexperiment is the local one.

@@ -65,6 +65,7 @@ class PageCache:
         self.max_bytes = max_bytes
         self._pages: OrderedDict = OrderedDict()
         self._bytes = 0
+        self._newest = 0  # the highest change mark a page was kept for
         self._lock = threading.Lock()
 
     def page(self, resource: str, path: str, query: str, user, build: Callable[[], tuple[bytes, str]],
@@ -84,6 +85,17 @@ class PageCache:
             self._put(key, page)
         return page
 
+    def kept(self, resource: str, path: str, query: str, user, mark: int) -> Optional[tuple[bytes, str]]:
+        """The page `page` keeps for exactly this request at change mark `mark`, or None; never builds."""
+        if resource not in CACHED:
+            return None
+        return self._get((mark, resource, path, query, user.id, user.is_superuser))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+            self._bytes = 0
+
     def _get(self, key) -> Optional[tuple[bytes, str]]:
         with self._lock:
             page = self._pages.get(key)
@@ -92,13 +104,14 @@ class PageCache:
             return page
 
     def _put(self, key, page) -> None:
+        mark = key[0]
         with self._lock:
-            if key in self._pages:
-                return
-            # Pages of an older mark can never be asked for again: drop them first.
-            mark = key[0]
-            for old in [k for k in self._pages if k[0] != mark]:
-                self._bytes -= len(self._pages.pop(old)[0])
+            if key in self._pages or mark < self._newest:
+                return  # a page of an older mark can never be asked for again
+            if mark > self._newest:
+                self._newest = mark
+                for old in [k for k in self._pages if k[0] < mark]:
+                    self._bytes -= len(self._pages.pop(old)[0])
             self._pages[key] = page
             self._bytes += len(page[0])
             while self._bytes > self.max_bytes and self._pages:

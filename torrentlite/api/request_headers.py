@@ -12,17 +12,22 @@ class TolerantHeaders(Mapping):
         self._headers = headers
         self._environ = environ
 
-    def _raw(self, name: str):
+    @staticmethod
+    def _key(name: str) -> str:
         key = name.upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-        return self._environ[key]
+        return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
 
     def __getitem__(self, name: str):
         try:
             return self._headers[name]
         except UnicodeError:
-            return self._raw(name)
+            return self._environ[self._key(name)]
+
+    def get(self, name: str, default=None):
+        # Most headers asked for are absent: say so without raising and catching a KeyError.
+        if self._key(name) not in self._environ:
+            return default
+        return self[name]
 
     def __iter__(self):
         return iter(self._headers.keys())

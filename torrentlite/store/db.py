@@ -147,6 +147,36 @@ def create_private(path: str) -> None:
         pass
 
 
+class _TimeLimit:
+    """The context of `Store.time_limit` (a class: every API request enters one, and a generator costs more)."""
+
+    __slots__ = ("store", "seconds", "connection")
+
+    def __init__(self, store: "Store", seconds: float | None):
+        self.store = store
+        self.seconds = seconds
+        self.connection = None
+
+    def __enter__(self) -> None:
+        if not self.seconds or time_limit.active():
+            return
+        self.connection = self.store.db.connection()
+        time_limit.begin(self.seconds)
+        time_limit.set_handler(self.connection, time_limit.progress)
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        if self.connection is None:
+            return False
+        try:
+            if (exc is not None and not isinstance(exc, time_limit.QueryTimeout) and time_limit.interrupted()
+                    and isinstance(exc, _DB_ERRORS)):
+                raise time_limit.QueryTimeout(self.seconds) from exc
+        finally:
+            time_limit.set_handler(self.connection, None)
+            time_limit.end()
+        return False
+
+
 class Store:
     """One SQLite file with the registry's tables; the only way the rest of the server reaches data."""
 
@@ -199,29 +229,12 @@ class Store:
         with self.db.atomic("DEFERRED"):
             yield self.db
 
-    @contextmanager
-    def time_limit(self, seconds: float | None) -> Iterator[None]:
+    def time_limit(self, seconds: float | None) -> "_TimeLimit":
         """Interrupt any statement this thread runs for longer than `seconds` (then QueryTimeout).
 
         The transaction it ran in is rolled back as for any error; the connection stays usable.
         """
-        if not seconds or time_limit.active():
-            yield
-            return
-        connection = self.db.connection()
-        time_limit.begin(seconds)
-        time_limit.set_handler(connection, time_limit.progress)
-        try:
-            yield
-        except time_limit.QueryTimeout:
-            raise
-        except Exception as exc:
-            if time_limit.interrupted() and isinstance(exc, _DB_ERRORS):
-                raise time_limit.QueryTimeout(seconds) from exc
-            raise
-        finally:
-            time_limit.set_handler(connection, None)
-            time_limit.end()
+        return _TimeLimit(self, seconds)
 
     def checkpoint(self, mode: str = "PASSIVE") -> tuple:
         """Copy the WAL into the main file (TRUNCATE also empties the WAL); (busy, wal pages, copied)."""
