@@ -2,11 +2,14 @@
 whoever changed it (this thread, another thread, another process)."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import apsw
 
-from conftest import Client, admin_headers, basic_headers
+from conftest import Client, _copy_data_dir, admin_headers, basic_headers, make_settings
+from torrentlite.app import build_app
 from torrentlite.api import page_cache
 from torrentlite.store.users import Users
 
@@ -175,3 +178,58 @@ def test_unknown_or_changed_callers_never_get_a_kept_page(app, client):
     other.execute('DELETE FROM "apikey"')
     other.close()
     assert client.get(path).status == 401
+
+
+def test_a_commit_moves_the_mark_once_however_many_threads_look(app):
+    mark = app.api.pages.mark
+    looked, seen = threading.Barrier(5), []
+
+    def look():
+        mark.current()  # this thread's first look, on its own new connection
+        looked.wait(10)
+        looked.wait(10)  # the commit happens between the two waits
+        seen.append(mark.current())
+        app.store.db.close()
+
+    threads = [threading.Thread(target=look) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    looked.wait(10)
+    before = mark.current()
+    other = apsw.Connection(str(app.settings.db_path))
+    other.execute('INSERT INTO "project" (name, public, creator_id, modified) VALUES '
+                  "('one_commit', 1, 1, '2020-01-01 00:00:00.000000')")
+    other.close()
+    looked.wait(10)
+    for thread in threads:
+        thread.join(10)
+    assert seen == [before + 1] * 4  # every thread sees the commit; the page is built again once
+
+
+def test_with_the_sqlite3_driver_writes_elsewhere_are_seen_too(demo_template, tmp_path):
+    app = build_app(make_settings(_copy_data_dir(demo_template, tmp_path / "data"), db_driver="sqlite3"))
+    try:
+        client = Client(app, admin_headers(app))
+        path = f"{API}project/?limit=0"
+        _get(client, path)
+        _get(client, path)
+        # Another process, through Python's sqlite3 as this server's connections.
+        subprocess.run([sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                        "c.execute(\"INSERT INTO project (name, public, creator_id, modified) VALUES "
+                        "('from_elsewhere', 1, 1, '2020-01-01 00:00:00.000000')\"); c.commit()",
+                        str(app.settings.db_path)], check=True, timeout=60)
+        assert b"from_elsewhere" in _get(client, path)
+        done = threading.Event()
+
+        def write():
+            with app.store.write():
+                app.store.db.execute_sql('UPDATE "project" SET name = ? WHERE name = ?',
+                                         ("renamed_in_thread", "from_elsewhere"))
+            app.store.db.close()
+            done.set()
+
+        threading.Thread(target=write).start()
+        assert done.wait(10)
+        assert b"renamed_in_thread" in _get(client, path)
+    finally:
+        app.close()

@@ -83,6 +83,7 @@ class App:
             self.scheduler.stop()
         self.scheduler_lock.release()
         self.api.plugin_extend.close()
+        self.api.pages.close()
         try:
             self.store.checkpoint("TRUNCATE")  # the main file alone then holds every committed write
         except Exception as exc:  # a busy or damaged database still closes

@@ -26,11 +26,19 @@ MAX_PAGE = 512 * 1024  # a page this large is rare and cheap to rebuild compared
 class ChangeMark:
     """A number that moves whenever the database may hold something it did not hold before.
 
-    Each thread reads its own connection's `PRAGMA data_version` (moves when any other
-    connection, in this process or another, commits) and its total changes (moves when this
-    connection writes); when either moved since that thread last looked, the shared mark moves.
-    Every request looks before it reuses a page or a verified key, so no commit goes unseen by
-    the next reader.
+    Every request looks before it reuses a page or a verified key, so no commit goes unseen by the
+    next reader. A look is one `PRAGMA data_version`, which moves when any *other* connection (in
+    this process or another) has committed since that connection last asked:
+
+    - usually on a connection of the mark's own that never writes, so it sees every commit, and a
+      commit moves the mark once, not once per server thread (each of which would then build the
+      page again); threads take turns on it, for the few microseconds of the statement;
+    - on the thread's own connection when that connection is new or wrote since the thread last
+      looked (its change counter moved: its writes may not be committed yet, so the other
+      connection cannot see them); the mark moves when that connection's value or counter moved
+      since the thread last looked there.
+
+    Either way alone sees every commit made before the look began, so the two together do too.
     """
 
     def __init__(self, db):
@@ -38,23 +46,46 @@ class ChangeMark:
         self._mark = 0
         self._lock = threading.Lock()
         self._seen = threading.local()
+        self._watch_lock = threading.Lock()
+        self._watcher = None
+        self._watched = None
+        # A private in-memory database has no second connection to watch it.
+        self._can_watch = str(db.database) not in ("", ":memory:") and "mode=memory" not in str(db.database)
 
     def current(self) -> int:
         conn = self._db.connection()
-        # One statement: each one lets the other server threads take the interpreter lock, and getting
-        # it back costs more than the statement. The change counter is a plain call (apsw: a method,
-        # sqlite3: an attribute).
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        # A plain call, not a statement (apsw: a method, sqlite3: an attribute): each statement lets the
+        # other server threads take the interpreter lock, and getting it back costs more than it.
         changes = conn.total_changes
         if not isinstance(changes, int):
             changes = changes()
         seen = self._seen
         # The connection itself, not its id: a new connection may get a closed one's id and counters.
+        if self._can_watch and getattr(seen, "conn", None) is conn and seen.changes == changes:
+            with self._watch_lock:
+                if self._watcher is None:
+                    self._watcher = self._db._connect()  # same driver and settings as the store's own
+                version = self._watcher.execute("PRAGMA data_version").fetchone()[0]
+                if version != self._watched:
+                    self._bump()
+                    self._watched = version
+            return self._mark
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
         if getattr(seen, "conn", None) is not conn or seen.version != version or seen.changes != changes:
-            with self._lock:
-                self._mark += 1
+            self._bump()
             seen.conn, seen.version, seen.changes = conn, version, changes
         return self._mark
+
+    def _bump(self) -> None:
+        with self._lock:
+            self._mark += 1
+
+    def close(self) -> None:
+        with self._watch_lock:
+            if self._watcher is not None:
+                self._watcher.close()
+                self._watcher = None
+                self._watched = None
 
 
 class PageCache:
@@ -95,6 +126,10 @@ class PageCache:
         with self._lock:
             self._pages.clear()
             self._bytes = 0
+
+    def close(self) -> None:
+        self.clear()
+        self.mark.close()
 
     def _get(self, key) -> Optional[tuple[bytes, str]]:
         with self._lock:
