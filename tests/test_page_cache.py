@@ -59,6 +59,19 @@ def test_api_writes_are_seen_at_once(app, client):
     assert b"Renamed by test" in _get(client, path)
 
 
+def _rename_project_in_another_thread(app, old: str, new: str) -> None:
+    done = threading.Event()
+
+    def write():
+        with app.store.write():
+            app.store.db.execute_sql('UPDATE "project" SET name = ? WHERE name = ?', (new, old))
+        app.store.db.close()  # this thread's connection
+        done.set()
+
+    threading.Thread(target=write).start()
+    assert done.wait(10)
+
+
 def test_writes_of_another_process_and_of_other_threads_are_seen(app, client):
     path = f"{API}project/?limit=0"
     _get(client, path)
@@ -69,16 +82,7 @@ def test_writes_of_another_process_and_of_other_threads_are_seen(app, client):
     other.close()
     assert b"from_elsewhere" in _get(client, path)
     # Another thread of this process writes through its own connection, outside any request.
-    done = threading.Event()
-
-    def write():
-        with app.store.write():
-            app.store.db.execute_sql('UPDATE "project" SET name = ? WHERE name = ?',
-                                     ("renamed_in_thread", "from_elsewhere"))
-        done.set()
-
-    threading.Thread(target=write).start()
-    assert done.wait(10)
+    _rename_project_in_another_thread(app, "from_elsewhere", "renamed_in_thread")
     assert b"renamed_in_thread" in _get(client, path)
     # This very thread writes on its connection without the store's write helper.
     app.store.db.execute_sql('UPDATE "project" SET name = ? WHERE name = ?', ("same_thread", "renamed_in_thread"))
@@ -219,17 +223,7 @@ def test_with_the_sqlite3_driver_writes_elsewhere_are_seen_too(demo_template, tm
                         "('from_elsewhere', 1, 1, '2020-01-01 00:00:00.000000')\"); c.commit()",
                         str(app.settings.db_path)], check=True, timeout=60)
         assert b"from_elsewhere" in _get(client, path)
-        done = threading.Event()
-
-        def write():
-            with app.store.write():
-                app.store.db.execute_sql('UPDATE "project" SET name = ? WHERE name = ?',
-                                         ("renamed_in_thread", "from_elsewhere"))
-            app.store.db.close()
-            done.set()
-
-        threading.Thread(target=write).start()
-        assert done.wait(10)
+        _rename_project_in_another_thread(app, "from_elsewhere", "renamed_in_thread")
         assert b"renamed_in_thread" in _get(client, path)
     finally:
         app.close()
