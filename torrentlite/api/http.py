@@ -22,6 +22,7 @@ from torrentlite.api.represent import API_PREFIX, MESH_PREFIX, list_uri, to_mesh
 from torrentlite.api.request_headers import TolerantHeaders
 from torrentlite.api.resource import ReadHandler, schema_document
 from torrentlite.store.db import Store
+from torrentlite.store.sessions import SAFE_METHODS
 from torrentlite.store.time_limit import QueryTimeout
 
 log = logging.getLogger("torrentlite.api")
@@ -214,7 +215,10 @@ class Api:
             raise method_not_allowed(allowed)
 
     def _authenticate(self, call: Call) -> None:
-        call.mark = self.pages.mark.current()
+        # A read looks at the change mark anyway (for a kept page), and with it a key verified at the same
+        # mark needs no lookup; a write moves the mark, so there it would only add a statement.
+        if call.method in SAFE_METHODS:
+            call.mark = self.pages.mark.current()
         call.user = self.auth.authenticate(call.headers, call.params, call.remote_addr, call.method, call.mark)
         if call.user is None:
             reason = self.auth.loopback_refusal(call.method, call.headers, call.remote_addr)
