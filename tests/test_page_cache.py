@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 
 import apsw
 
@@ -227,3 +228,39 @@ def test_with_the_sqlite3_driver_writes_elsewhere_are_seen_too(demo_template, tm
         assert b"renamed_in_thread" in _get(client, path)
     finally:
         app.close()
+
+
+def test_requests_that_arrive_while_their_page_is_built_wait_for_it(app, monkeypatch):
+    building, release, builds, answers, waiting = threading.Event(), threading.Event(), [], [], []
+
+    class CountedEvent(threading.Event):
+        def wait(self, timeout=None):
+            if threading.current_thread().name.startswith("asker"):
+                waiting.append(threading.current_thread().name)
+            return super().wait(timeout)
+    monkeypatch.setattr(page_cache.threading, "Event", CountedEvent)
+    cache, user = app.api.pages, Users(app.store).require("ionadmin")
+
+    def build():
+        builds.append(1)
+        building.set()
+        release.wait(10)
+        return b'{"objects": []}', "application/json"
+
+    def ask():
+        answers.append(cache.page("results", "", "limit=7", user, build, 12345))
+
+    first = threading.Thread(target=ask)
+    first.start()
+    assert building.wait(10)
+    others = [threading.Thread(target=ask, name=f"asker{i}") for i in range(3)]
+    for thread in others:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(waiting) < 3 and time.monotonic() < deadline:  # until the three wait for the page being built
+        time.sleep(0.01)
+    release.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    assert sorted(waiting) == ["asker0", "asker1", "asker2"]
+    assert len(builds) == 1 and answers == [(b'{"objects": []}', "application/json")] * 4

@@ -97,6 +97,7 @@ class PageCache:
         self._pages: OrderedDict = OrderedDict()
         self._bytes = 0
         self._newest = 0  # the highest change mark a page was kept for
+        self._building: dict = {}  # key -> Event set when the page being built for that key is kept
         self._lock = threading.Lock()
 
     def page(self, resource: str, path: str, query: str, user, build: Callable[[], tuple[bytes, str]],
@@ -111,10 +112,26 @@ class PageCache:
         hit = self._get(key)
         if hit is not None:
             return hit
-        page = build()
-        if len(page[0]) <= MAX_PAGE:
-            self._put(key, page)
-        return page
+        # After the mark moves, every request in flight asks for the page at once: one builds it, the
+        # others wait for that page (the same key: the same answer) instead of each building its own.
+        with self._lock:
+            building = self._building.get(key)
+            if building is None:
+                self._building[key] = threading.Event()
+        if building is not None:
+            building.wait()
+            hit = self._get(key)
+            if hit is not None:
+                return hit
+            return build()  # the builder failed, or the page is too large to keep
+        try:
+            page = build()
+            if len(page[0]) <= MAX_PAGE:
+                self._put(key, page)
+            return page
+        finally:
+            with self._lock:
+                self._building.pop(key).set()
 
     def kept(self, resource: str, path: str, query: str, user, mark: int) -> Optional[tuple[bytes, str]]:
         """The page `page` keeps for exactly this request at change mark `mark`, or None; never builds."""
