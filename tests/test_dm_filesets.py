@@ -73,7 +73,8 @@ def test_composite_shows_states_keep_and_sizes_measured_from_the_files(app, clie
     assert results["diskusage"] == sum(int(obj[f"{p}_diskspace"]) for p in ("basecall", "output", "misc"))
 
 
-def test_plugin_job_end_marks_sizes_stale(app, tmp_path):
+def _started_job_on_report_1(app, tmp_path) -> int:
+    """A plugin result of report 1 with a Started job row; returns the plugin result's id."""
     from torrentlite.runner.manager import PluginManager
 
     plugin = tmp_path / "Sizer"
@@ -83,15 +84,64 @@ def test_plugin_job_end_marks_sizes_stale(app, tmp_path):
     PluginManager(app.store, app.settings.plugins_path).install_dir(plugin)
     db = app.store.db
     with app.store.write():
-        db.execute_sql('UPDATE "dmfilestat" SET "stale" = 0')
         db.execute_sql('INSERT INTO "pluginresult" ("result_id", "owner_id", "plugin_id", "store", "apikey", "size", '
                        '"inodes") VALUES (1, (SELECT MIN(id) FROM "user"), (SELECT MIN(id) FROM "plugin"), '
                        '\'{}\', \'k\', 0, 0)')
         pr = db.execute_sql("SELECT MAX(id) FROM pluginresult").fetchone()[0]
         db.execute_sql('INSERT INTO "PluginResultJob" ("plugin_result_id", "state", "grid_engine_jobid", '
                        '"run_level", "config") VALUES (?, \'Started\', 0, \'default\', \'{}\')', (pr,))
+    return pr
+
+
+def test_plugin_job_end_marks_sizes_stale(app, tmp_path):
+    pr = _started_job_on_report_1(app, tmp_path)
+    db = app.store.db
+    with app.store.write():
+        db.execute_sql('UPDATE "dmfilestat" SET "stale" = 0')
         db.execute_sql('UPDATE "PluginResultJob" SET "state" = \'Completed\' WHERE "plugin_result_id" = ?', (pr,))
     assert state.stale_reports(db) == [1]
+
+
+def test_a_report_with_running_plugin_jobs_is_measured_once_per_interval(app, tmp_path):
+    from torrentlite.datamgmt.worker import DmWorker
+
+    db = app.store.db
+    now = [1000.0]
+    worker = DmWorker(app.store, app.settings, busy_interval=60.0, clock=lambda: now[0])
+    pr = _started_job_on_report_1(app, tmp_path)
+    with app.store.write():
+        db.execute_sql('UPDATE "dmfilestat" SET "stale" = 1 WHERE "result_id" = 1')
+    worker.step()
+    assert state.stale_reports(db) == []
+
+    def output_size(result_id):
+        return db.execute_sql('SELECT s."diskspace" FROM "dmfilestat" s JOIN "dmfileset" f ON f."id" = '
+                              's."dmfileset_id" WHERE s."result_id" = ? AND f."type" = ?', (result_id, OUT)).fetchone()[0]
+
+    measured = output_size(1)
+    plugin_out = state.load_report(db, 1).report_dir + "/plugin_out/Grower_out.1"
+    os.makedirs(plugin_out)
+    with open(plugin_out + "/grown.bin", "wb") as out:
+        out.write(b"x" * 3 * 1024 * 1024)
+    with app.store.write():
+        db.execute_sql('UPDATE "dmfilestat" SET "stale" = 1 WHERE "result_id" IN (1, 2)')
+    now[0] += 59
+    worker.step()
+    # Report 1 still runs a job and was measured within the interval: it waits; report 2 does not.
+    assert state.stale_reports(db) == [1] and output_size(1) == measured
+    now[0] += 2
+    worker.step()
+    assert state.stale_reports(db) == [] and output_size(1) >= measured + 3
+    with app.store.write():
+        db.execute_sql('UPDATE "dmfilestat" SET "stale" = 1 WHERE "result_id" = 1')
+    worker.step()
+    assert state.stale_reports(db) == [1]
+    # Its last job ends (which marks it stale): it is measured at the next step.
+    os.remove(plugin_out + "/grown.bin")
+    with app.store.write():
+        db.execute_sql('UPDATE "PluginResultJob" SET "state" = \'Completed\' WHERE "plugin_result_id" = ?', (pr,))
+    worker.step()
+    assert state.stale_reports(db) == [] and output_size(1) == measured
 
 
 def test_history_lists_report_log_lines_with_report_name(app, client):

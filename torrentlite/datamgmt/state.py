@@ -195,19 +195,32 @@ def store_sizes(db, report: Report, stats: dict[str, FileStat], sizes: dict) -> 
         db.execute_sql('UPDATE "experiment" SET "diskusage" = ? WHERE "id" = ?', (local[SIG], report.exp_id))
 
 
-def stale_reports(db, limit: int = 50) -> list[int]:
-    """Reports whose sizes need measuring again (new, or a plugin job changed their folder), newest first."""
-    rows = db.execute_sql('SELECT DISTINCT "result_id" FROM "dmfilestat" WHERE "stale" = 1 '
-                          'ORDER BY "result_id" DESC LIMIT ?', (limit,)).fetchall()
+def stale_reports(db, limit: int = 50, skip=()) -> list[int]:
+    """Reports whose sizes need measuring again (new, or a plugin job changed their folder), newest first;
+    none of ``skip``."""
+    skip = list(skip)
+    unless = f' AND "result_id" NOT IN ({",".join("?" * len(skip))})' if skip else ""
+    rows = db.execute_sql(f'SELECT DISTINCT "result_id" FROM "dmfilestat" WHERE "stale" = 1{unless} '
+                          'ORDER BY "result_id" DESC LIMIT ?', (*skip, limit)).fetchall()
     return [r[0] for r in rows]
+
+
+_JOBS_OF_REPORTS = ('SELECT DISTINCT p."result_id" FROM "PluginResultJob" j JOIN "pluginresult" p '
+                    'ON p."id" = j."plugin_result_id" WHERE j."state" IN (\'Pending\', \'Queued\', \'Started\') '
+                    'AND p."result_id" IN ({})')
+
+
+def busy_reports(db, result_ids) -> list[int]:
+    """Those of ``result_ids`` with plugin jobs queued or running: their folders are still changing."""
+    ids = list(result_ids)
+    if not ids:
+        return []
+    return [r[0] for r in db.execute_sql(_JOBS_OF_REPORTS.format(",".join("?" * len(ids))), ids).fetchall()]
 
 
 def files_in_use(db, report: Report) -> str:
     """Why the report's files cannot be moved now ("" when free): plugin jobs queued or running on it."""
-    row = db.execute_sql(
-        'SELECT COUNT(*) FROM "PluginResultJob" j JOIN "pluginresult" p ON p."id" = j."plugin_result_id" '
-        'WHERE p."result_id" = ? AND j."state" IN (\'Pending\', \'Queued\', \'Started\')', (report.id,)).fetchone()
-    return f"plugins running on {report.name} ({report.id})" if row and row[0] else ""
+    return f"plugins running on {report.name} ({report.id})" if busy_reports(db, [report.id]) else ""
 
 
 def log_event(db, result_id: int, text: str, username: str) -> None:

@@ -18,11 +18,16 @@ class DmWorker:
     changed, and every `auto_interval` seconds run the automatic-action check.
     """
 
-    def __init__(self, store, settings, tick: float = 2.0, auto_interval: float = 60.0):
+    def __init__(self, store, settings, tick: float = 2.0, auto_interval: float = 60.0,
+                 busy_interval: float = 60.0, clock=time.monotonic):
         self.store = store
         self.settings = settings
         self.tick = tick
         self.auto_interval = auto_interval
+        self.busy_interval = busy_interval
+        self.clock = clock
+        # When each report was last measured (those measured within busy_interval).
+        self._measured: dict[int, float] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -43,6 +48,14 @@ class DmWorker:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+
+    def _busy_measured(self) -> list[int]:
+        """Reports measured within ``busy_interval`` whose plugin jobs still run: each job that starts or
+        ends marks them stale again, and walking a report folder after every job of a long queue would
+        cost more than the jobs. They are measured again once their last job ends, or after the interval."""
+        now = self.clock()
+        self._measured = {pk: at for pk, at in self._measured.items() if now - at < self.busy_interval}
+        return state.busy_reports(self.store.db, self._measured)
 
     def _loop(self) -> None:
         try:
@@ -66,10 +79,11 @@ class DmWorker:
             actions.run(self.store, action)
             self._wake.set()  # more may be waiting
             return
-        for result_id in state.stale_reports(self.store.db, limit=20):
+        for result_id in state.stale_reports(self.store.db, limit=20, skip=self._busy_measured()):
             if self._stop.is_set():
                 return
             state.measure(self.store, result_id)
+            self._measured[result_id] = self.clock()
         if self.auto_interval and time.monotonic() - self._last_auto >= self.auto_interval:
             self._last_auto = time.monotonic()
             from torrentlite.datamgmt import auto
