@@ -8,7 +8,7 @@ import threading
 import time
 
 from torrentlite.runner.docmemo import indented_json
-from torrentlite.runner.launchscript import _json_default, _named_pairs, flatten_env
+from torrentlite.runner.launchscript import json_default, _named_pairs, flatten_env
 from torrentlite.runner.procscan import ExitWatch, descendants, forks, pid_window
 
 
@@ -25,7 +25,7 @@ def _docs():
             "expmeta": {"run_name": "R\u00fc\"n", "run_flows": 400, "date": datetime.datetime(2020, 1, 2, 3, 4, 5)},
             "pluginconfig": {"flag": 1, "list": [1, {"a-b": "x"}], "empty": {}},
             "plan": {"x.y": None, "z": 1.5}, "sampleinfo": {"s": 1}}
-    changed = json.loads(json.dumps(base, default=_json_default))
+    changed = json.loads(json.dumps(base, default=json_default))
     changed["pluginconfig"]["flag"] = True        # equal to 1 in Python, different in JSON
     changed["expmeta"]["run_flows"] = 500
     return [base, base, changed, changed, {"pluginconfig": {"FLAG": 2}, "pluginConfig": {"flag": 3}}]
@@ -34,7 +34,7 @@ def _docs():
 def test_remembered_sections_flatten_and_print_as_the_full_walk():
     for doc in _docs():
         assert list(flatten_env(doc).items()) == list(_plain_env(doc).items())
-        assert indented_json(doc, _json_default) == json.dumps(doc, indent=2, default=_json_default)
+        assert indented_json(doc, json_default) == json.dumps(doc, indent=2, default=json_default)
         assert indented_json(doc, str) == json.dumps(doc, indent=2, default=str)
     assert flatten_env(_docs()[2])["PLUGINCONFIG__FLAG"] == "true"
     assert flatten_env(_docs()[0])["PLUGINCONFIG__FLAG"] == "1"
@@ -46,7 +46,7 @@ def test_remembered_items_of_nested_sections_print_as_the_full_dump():
             {"a": {1: "a number as key", "b": 2}}, {"a": {"b": {}}, "c": {"": ""}},
             {"a": {"t": datetime.datetime(2020, 1, 2, 3, 4, 5), "d": datetime.date(2020, 1, 2)}}]
     for doc in docs + docs:
-        assert indented_json(doc, _json_default) == json.dumps(doc, indent=2, default=_json_default)
+        assert indented_json(doc, json_default) == json.dumps(doc, indent=2, default=json_default)
         assert indented_json(doc, str) == json.dumps(doc, indent=2, default=str)
 
 

@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from torrentlite.store.paths import plugin_folder_name
+
 from .executor import ExecutorUnavailable, JobSpec, Limits
-from .fsio import ensure_dir, read_text
+from .fsio import ensure_dir, read_text, write_atomic
 from .inspect import PLUGINLIB
 from .jobend import ACTIVE_SQL, now_text
-from .launchscript import launch_args, render_launch_script, write_startplugin
+from .jobtexts import JobValues
+from .launchscript import launch_args
 from .legacy_env import legacy_python, missing_message
-from .startplugin import BARCODES_NAME, build_barcodes, build_startplugin, fetch_one, load_report, write_json
+from .startplugin import BARCODES_NAME, build_barcodes, build_startplugin, fetch_one, json_text, load_report
 from .states import JobState, RunLevel
 
 log = logging.getLogger("torrentlite.scheduler")
@@ -136,22 +139,34 @@ class Starting:
         pr = fetch_one(self.store, "pluginresult", job["plugin_result_id"]) or {}
         results_dir = meta["results_dir"]
         ensure_dir(results_dir)
-        startplugin = build_startplugin(
-            self.store, rep, plugin=entry, level=meta["level"], results_dir=results_dir, run_mode=meta["run_mode"],
-            pluginconfig=job.get("config") or {}, net_location=self._net_location(rep), username=meta["user"],
-            pluginresult=job["plugin_result_id"], api_key=pr.get("apikey") or "", block_id=meta.get("block"),
-            depends=meta.get("depends"))
-        write_startplugin(results_dir, startplugin)
+        values = JobValues(results_dir, plugin_folder_name(entry["name"], job["plugin_result_id"]),
+                           job["plugin_result_id"], pr.get("apikey") or "")
+        net_location = self._net_location(rep)
+
+        def startplugin(v: JobValues) -> dict:
+            # The plugin entry names the job's main folder and plugin result too.
+            plugin = dict(entry)
+            if isinstance(plugin.get("results_dir"), str):
+                plugin["results_dir"] = values.place(plugin["results_dir"], v.folder)
+            if "pluginresult" in plugin:
+                plugin["pluginresult"] = v.pluginresult
+            return build_startplugin(
+                self.store, rep, plugin=plugin, level=meta["level"], results_dir=v.results_dir,
+                run_mode=meta["run_mode"], pluginconfig=job.get("config") or {}, net_location=net_location,
+                username=meta["user"], pluginresult=v.pluginresult, api_key=v.api_key, block_id=meta.get("block"),
+                depends=meta.get("depends"))
         barcodes = None
         if meta["level"] != RunLevel.PRE.value:
             try:
+                # Its text, like the report, is the same for every job of the report in this tick.
                 if ("barcodes", meta["result"]) not in self._reports:
-                    self._reports[("barcodes", meta["result"])] = build_barcodes(self.store, rep)
+                    built = build_barcodes(self.store, rep)
+                    self._reports[("barcodes", meta["result"])] = None if built is None else json_text(built)
                 barcodes = self._reports[("barcodes", meta["result"])]
             except Exception:
                 log.exception("(%s) barcodes.json could not be built", job["grid_engine_jobid"])
         if barcodes is not None:
-            write_json(results_dir, BARCODES_NAME, barcodes)
+            write_atomic(os.path.join(results_dir, BARCODES_NAME), barcodes.encode("utf-8"))
         name, path = entry["name"], entry["path"]
         language = self.languages.language(path, name)
         python2_why = self.languages.python2_reason(path, name)
@@ -163,12 +178,11 @@ class Starting:
         legacy = legacy_python(data_path) if python2_why and data_path is not None else None
         if python2_why and legacy is None:
             meta["launch_error"] = missing_message(name, python2_why)
-        script = render_launch_script(plugin_name=name, plugin_dir=Path(path), results_dir=Path(results_dir),
-                                      startplugin=startplugin, entry=language, launch_sh_text=launch_sh,
-                                      pluginlib_dir=PLUGINLIB,
-                                      scratch_dir=data_path / "plugins" / "scratch" if data_path else None,
-                                      reference_root=Path(data_path) / "referenceLibrary" if data_path else None,
-                                      legacy_python=legacy, python2_missing=meta.get("launch_error"))
+        script = self._job_texts.write(values, startplugin, dict(
+            plugin_name=name, plugin_dir=Path(path), entry=language, launch_sh_text=launch_sh, pluginlib_dir=PLUGINLIB,
+            scratch_dir=data_path / "plugins" / "scratch" if data_path else None,
+            reference_root=Path(data_path) / "referenceLibrary" if data_path else None,
+            legacy_python=legacy, python2_missing=meta.get("launch_error")))
         # The script lies in the resolved results folder: its arguments need no second resolution.
         return JobSpec(job_id=int(job["grid_engine_jobid"]), name=name, script=script,
                        args=launch_args(script.parent, resolve=False), workdir=Path(results_dir),

@@ -38,7 +38,8 @@ _PROCESS_PARAMETERS = (("TSP_RUNID", ("runid",)), ("TSP_FLOWORDER", ("floworder"
                        ("TSP_NUM_FLOWS", ("numflows", "flows", "num flows")))
 
 
-def _json_default(value):
+def json_default(value):
+    """How startplugin.json prints what JSON has no type for (datetimes, dates, paths)."""
     if isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
@@ -58,7 +59,7 @@ def _scalar_text(value) -> str:
     if isinstance(value, str) and value.isascii() and value.isprintable() and '"' not in value \
             and "\\" not in value:
         return f'"{value}"'
-    return json.dumps(value, default=_json_default)
+    return json.dumps(value, default=json_default)
 
 
 def _walk(value, path: str) -> Iterator[Tuple[str, str]]:
@@ -97,9 +98,14 @@ def _pair(path: str, text: str) -> Optional[Tuple[str, str]]:
     return remembered(_PAIRS, (path, text), lambda: _derive_pair(path, text))
 
 
+def skipped_by_flatten(line: str) -> bool:
+    """Whether the wrapper's flattening skips a walked line holding ``line`` (see :func:`flatten_env`)."""
+    return "{}" in line or "[]" in line or any(key in line for key in _SKIPPED_KEYS)
+
+
 def _derive_pair(path: str, text: str) -> Optional[Tuple[str, str]]:
     line = f"{path}\t{text}"
-    if "{}" in line or "[]" in line or "barcodedSamples" in line or "sampleinfo" in line:
+    if skipped_by_flatten(line):
         return None
     name = path[1:] if path.startswith("/") else path
     name = re.split(r"\s", name, maxsplit=1)[0]
@@ -128,12 +134,12 @@ def flatten_env(startplugin: Mapping) -> Dict[str, str]:
         for key, value in startplugin.items():
             if not isinstance(value, (dict, Mapping)):
                 pairs += _MEMO.get("env", f"/{key}", value, lambda p=f"/{key}", v=value: _named_pairs(v, p),
-                                   _json_default)
+                                   json_default)
                 continue
             for sub, item in value.items():
                 path = f"/{key}/{sub}"
                 if isinstance(item, (dict, list, tuple, Mapping)):
-                    pairs += _MEMO.get("env", path, item, lambda p=path, v=item: _named_pairs(v, p), _json_default)
+                    pairs += _MEMO.get("env", path, item, lambda p=path, v=item: _named_pairs(v, p), json_default)
                 elif (pair := _pair(path, _scalar_text(item))) is not None:
                     pairs.append(pair)      # a scalar costs less to derive than to look up
     for name, text in pairs:
@@ -261,11 +267,15 @@ def launch_args(results_dir: Path, resolve: bool = True) -> List[str]:
     return ["-j", str(Path(real_path(results_dir) if resolve else results_dir) / STARTPLUGIN_NAME)]
 
 
+def startplugin_text(startplugin: Mapping) -> str:
+    """The text of ``startplugin.json``: indent 2, without a ``command`` key, datetimes as ``…Z``."""
+    return indented_json({k: v for k, v in startplugin.items() if k != "command"}, json_default) + "\n"
+
+
 def write_startplugin(results_dir: Path, startplugin: Mapping) -> Path:
-    """Write ``startplugin.json`` (indent 2, without a ``command`` key, datetimes as ``…Z``) into ``results_dir``."""
-    data = {k: v for k, v in startplugin.items() if k != "command"}
+    """Write ``startplugin.json`` (see :func:`startplugin_text`) into ``results_dir``."""
     path = Path(results_dir) / STARTPLUGIN_NAME
-    write_atomic(path, (indented_json(data, _json_default) + "\n").encode("utf-8"))
+    write_atomic(path, startplugin_text(startplugin).encode("utf-8"))
     return path
 
 
@@ -343,21 +353,32 @@ unset tl_var
 """
 
 
-def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Path, startplugin: Mapping,
-                         entry: str = "python3", launch_sh_text: Optional[str] = None,
-                         pluginlib_dir: Optional[Path] = None, python: str = sys.executable,
-                         reference_root: Optional[Path] = None, scratch_dir: Optional[Path] = None,
-                         memory: str = "8G", legacy_python: Optional[Path] = None,
-                         python2_missing: Optional[str] = None) -> Path:
-    """Write ``<results_dir>/ion_plugin_<Name>_launch.sh`` (mode 0775) and return its path.
+def render_launch_script(*, plugin_name: str, results_dir: Path, **options) -> Path:
+    """Write ``<results_dir>/ion_plugin_<Name>_launch.sh`` (mode 0775; text from :func:`launch_script_text`)
+    and return its path."""
+    text = launch_script_text(plugin_name=plugin_name, results_dir=results_dir, **options)
+    results_dir = Path(real_path(results_dir))
+    ensure_dir(results_dir)
+    path = script_path(results_dir, plugin_name)
+    write_atomic(path, text.encode("utf-8"), mode=0o775)
+    return path
+
+
+def launch_script_text(*, plugin_name: str, plugin_dir: Path, results_dir: Path, startplugin: Mapping,
+                       entry: str = "python3", launch_sh_text: Optional[str] = None,
+                       pluginlib_dir: Optional[Path] = None, python: str = sys.executable,
+                       reference_root: Optional[Path] = None, scratch_dir: Optional[Path] = None,
+                       memory: str = "8G", legacy_python: Optional[Path] = None,
+                       python2_missing: Optional[str] = None) -> str:
+    """The text of ``ion_plugin_<Name>_launch.sh`` for a job whose folder is ``results_dir``.
 
     ``entry`` is "python3" (runs ``<python> -u <plugin_dir>/<Name>.py -vv`` with ``pluginlib_dir`` first on
     PYTHONPATH), "python2" (``python -u <plugin_dir>/<Name>.py -vv`` with the legacy environment's
     ``legacy_python`` folder first on PATH, so whatever the plugin spawns as ``python`` is 2.7 too) or "bash"
     (``launch_sh_text`` pasted inline, as the real wrapper does; with ``legacy_python`` also first on PATH).
-    ``python2_missing``, when given, replaces the plugin's code: the job prints that one line and fails. The environment from ``startplugin`` is computed now and written as quoted exports;
-    write the same dict with :func:`write_startplugin` (this function does not) and run the script with
-    :func:`launch_args`. The script needs no network: it records its start and exit status in
+    ``python2_missing``, when given, replaces the plugin's code: the job prints that one line and fails.
+    The environment from ``startplugin`` is computed now and written as quoted exports; write the same
+    dict with :func:`write_startplugin` and run the script with :func:`launch_args`. The script needs no network: it records its start and exit status in
     ``.torrentlite/`` for the executor, and leaves ``results.json`` for the scheduler to read.
     """
     if entry not in ENTRIES:
@@ -447,11 +468,8 @@ def render_launch_script(*, plugin_name: str, plugin_dir: Path, results_dir: Pat
         'tl_finished "$RETVAL" completed\n',
         "exit $RETVAL\n",
     ]
-    ensure_dir(results_dir)
-    path = script_path(results_dir, plugin_name)
-    write_atomic(path, "".join(parts).encode("utf-8"), mode=0o775)
-    return path
+    return "".join(parts)
 
 
-__all__ = ["flatten_env", "derived_env", "render_launch_script", "write_startplugin", "launch_args",
-           "script_path", "split_launch_sh", "STARTPLUGIN_NAME"]
+__all__ = ["flatten_env", "derived_env", "render_launch_script", "launch_script_text", "write_startplugin",
+           "startplugin_text", "launch_args", "script_path", "split_launch_sh", "STARTPLUGIN_NAME"]

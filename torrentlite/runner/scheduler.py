@@ -12,6 +12,7 @@ import psutil
 from .executor import Executor
 from .jobend import ACTIVE_SQL, Finishing, dir_usage, now_text
 from .jobstart import AHEAD, Starting
+from .jobtexts import JobTexts
 from .language import LanguageCache
 from .legacy_env import legacy_python
 from .launching import SEQUENCE_TABLE, LaunchError, Launching
@@ -84,6 +85,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
         self._cancelling: set = set()
         self._rows: Dict[int, dict] = {}
         self._prepared: dict = {}
+        self._job_texts = JobTexts()
         self._plugin_generation = 0
         self._reports: dict = {}
         self._sequence_ready = False

@@ -14,7 +14,6 @@ from typing import Any, Dict, List, Optional
 from torrentlite.store.paths import report_dir
 
 from .docmemo import indented_json
-from .fsio import write_atomic
 
 log = logging.getLogger("torrentlite.runner")
 
@@ -372,12 +371,10 @@ def build_barcodes(store, rep: Report, include_filtered: bool = False) -> Option
     return out
 
 
-def write_json(folder: str | Path, name: str, doc: Any) -> Path:
-    """Write ``doc`` as ``<folder>/<name>`` atomically (indent 2)."""
-    path = Path(folder) / name
-    write_atomic(path, (indented_json(doc, str) + "\n").encode("utf-8"))
-    return path
+def json_text(doc: Any) -> str:
+    """``doc`` as the job files print it: indent 2, what JSON has no type for as text."""
+    return indented_json(doc, str) + "\n"
 
 
 __all__ = ["Report", "load_report", "build_startplugin", "build_barcodes", "plugin_config", "plan_entry",
-           "write_json", "fetch", "fetch_one", "BARCODES_NAME"]
+           "json_text", "fetch", "fetch_one", "BARCODES_NAME"]

@@ -16,9 +16,14 @@ def report_dir(storage: dict | None, report_link: str) -> str:
     return base + "/" + tail.lstrip("/")
 
 
+def plugin_folder_name(plugin_name: str, pr_id: int) -> str:
+    """``<Name>_out.<pk>``: the folder of one plugin result."""
+    return f"{plugin_name}_out.{pr_id}"
+
+
 def plugin_output_dir(report: str, plugin_name: str, pr_id: int) -> str:
     """``<report>/plugin_out/<Name>_out.<pk>`` (the legacy ``<Name>_out`` is never created)."""
-    return os.path.join(report, "plugin_out", f"{plugin_name}_out.{pr_id}") if report else ""
+    return os.path.join(report, "plugin_out", plugin_folder_name(plugin_name, pr_id)) if report else ""
 
 
 def is_inside(path: str | Path, root: str | Path) -> bool:
