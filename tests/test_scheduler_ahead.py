@@ -84,3 +84,64 @@ def test_files_written_ahead_are_used_when_nothing_changed(env):
     _finish_long(env, long_run)
     assert [r["state"] for r in job_rows(env.store, waiting["pluginresult"])] == ["Completed"]
     assert (folder / "startplugin.json").stat().st_mtime_ns == written
+
+
+def _results_name(env, run) -> str:
+    return json.loads(Path(run["results_dir"], "startplugin.json").read_text())["expmeta"]["results_name"]
+
+
+def _rename(env, name: str) -> None:
+    with env.store.write():
+        env.store.db.execute_sql('UPDATE "results" SET "resultsName" = ? WHERE id = ?', (name, RESULT))
+
+
+def _run_one(env, name: str, in_loop: bool):
+    [run] = env.sched.launch(RESULT, [name])
+    if in_loop:
+        wait_for(lambda: job_rows(env.store, run["pluginresult"])[0]["state"] == "Completed")
+    else:
+        assert env.sched.run_until_idle(timeout=30)
+    return run
+
+
+@pytest.mark.parametrize("in_loop", [True, False])
+def test_a_report_kept_between_ticks_is_read_again_after_any_change(env, in_loop):
+    add_plugin(env.store, env.plugins, env.events, "Quick", "")
+    if in_loop:
+        env.sched.start()
+    first = _run_one(env, "Quick", in_loop)
+    name = _results_name(env, first)
+    if in_loop:
+        # Another connection, as an API request would be.
+        writer = threading.Thread(target=_rename, args=(env, name + "_a"))
+        writer.start()
+        writer.join()
+    else:
+        _rename(env, name + "_a")       # the connection the ticks themselves use
+    assert _results_name(env, _run_one(env, "Quick", in_loop)) == name + "_a"
+
+
+def test_reports_are_kept_between_ticks_of_the_scheduler_thread_while_nothing_changed(env):
+    from torrentlite.runner import scheduler
+
+    sched = env.sched
+    sched._thread = threading.current_thread()     # these ticks count as the scheduler thread's own
+    try:
+        sched._keep_reports()
+        sched._reports["kept"] = True
+        sched._keep_reports()
+        assert "kept" in sched._reports
+        writer = threading.Thread(target=_rename, args=(env, "renamed elsewhere"))
+        writer.start()
+        writer.join()
+        sched._keep_reports()
+        assert "kept" not in sched._reports
+        sched._reports["kept"] = True
+        time.sleep(scheduler.REPORTS_KEPT + 0.05)
+        sched._keep_reports()
+        assert "kept" not in sched._reports        # they hold what was read from the report folder too
+    finally:
+        sched._thread = None
+    sched._reports["kept"] = True
+    sched._keep_reports()
+    assert "kept" not in sched._reports            # any other thread reads them each tick

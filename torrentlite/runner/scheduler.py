@@ -24,6 +24,7 @@ log = logging.getLogger("torrentlite.scheduler")
 
 BUSY_INTERVAL = 0.01      # seconds between ticks while jobs are queued or running
 IDLE_INTERVAL = 5.0       # seconds between ticks with nothing to do (launches wake the loop at once)
+REPORTS_KEPT = 1.0        # seconds a report read for job files may serve later ticks
 _STARTED = JobState.STARTED.value
 _WAITING = (JobState.QUEUED.value, JobState.PENDING.value)
 
@@ -37,6 +38,23 @@ def _hold_ids(jobs: List[dict]) -> set:
     """Ids a queued job's holds may name, of every job still active: queued-under ids and current ones."""
     live = [j for j in jobs if j["state"] != "done"]
     return {j["grid_engine_jobid"] for j in live} | {_queued_as(j) for j in live}
+
+
+class _HoldIds:
+    """The ids of :func:`_hold_ids`, worked out when a hold is first looked at: most jobs have none."""
+
+    def __init__(self, jobs: List[dict]):
+        self._jobs = jobs
+        self._ids: Optional[set] = None
+
+    def __contains__(self, jobid) -> bool:
+        if self._ids is None:
+            self._ids = _hold_ids(self._jobs)
+        return jobid in self._ids
+
+    def changed(self) -> None:
+        """A job started (maybe under a new number) or ended: work the ids out again when next asked."""
+        self._ids = None
 
 
 class _Lazy:
@@ -88,6 +106,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
         self._job_texts = JobTexts()
         self._plugin_generation = 0
         self._reports: dict = {}
+        self._reports_read: tuple = ()
         self._sequence_ready = False
 
     def _ensure_sequence(self) -> None:
@@ -147,7 +166,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
                 self._recover_locked()
             jobs = self._active_jobs()
             self._forget_prepared(self._rows)
-            self._reports = {}
+            self._keep_reports()
             self._validation_done = {}
             started = [j for j in jobs if j["state"] == _STARTED]
             # A job whose process has exited frees its slot at once: the freed slots are refilled first,
@@ -169,18 +188,28 @@ class RunLevelScheduler(Launching, Starting, Finishing):
             self._busy = remaining > 0
             return remaining
 
+    def _keep_reports(self) -> None:
+        """Forget the reports read for job files, unless this is the scheduler's own thread and nothing was
+        committed by another connection since they were read (SQLite's ``data_version``; only the
+        scheduler writes through this thread's connection, and never to a report). Either way they are
+        read again after ``REPORTS_KEPT`` seconds: they hold what was read from the report folder too."""
+        mark = (self._thread is not None and threading.current_thread() is self._thread,
+                self.db.execute_sql("PRAGMA data_version").fetchone()[0])
+        if not mark[0] or self._reports_read[:2] != mark or time.monotonic() - self._reports_read[2] > REPORTS_KEPT:
+            self._reports, self._reports_read = {}, (*mark, time.monotonic())
+
     def _start_queued(self, jobs: List[dict], running: int, now: Optional[float]) -> int:
         """Start queued jobs in order while slots and memory allow; returns how many were started."""
         queued = [j for j in jobs if j["state"] in _WAITING]
         if not queued:
             return 0
         started = 0
-        active_ids = _hold_ids(jobs)
+        active_ids = _HoldIds(jobs)
         results = _Lazy(lambda: self._result_of([j["plugin_result_id"] for j in jobs]))
         for index, job in enumerate(queued):
             if self._awaiting_validation(job, now):
                 if job["state"] == "done":
-                    active_ids.discard(job["grid_engine_jobid"])
+                    active_ids.changed()
                 continue
             if running + started >= self.slots:
                 self._ahead(queued[index:], jobs, active_ids, results)
@@ -193,10 +222,8 @@ class RunLevelScheduler(Launching, Starting, Finishing):
                 break
             if self._start_one(job, now):
                 started += 1
-                # Grid Engine may have given it a new number: a hold may name that one too.
-                active_ids.add(job["grid_engine_jobid"])
-            else:
-                active_ids = _hold_ids(jobs)
+            # Grid Engine may have given it a new number (a hold may name that one too), or it ended.
+            active_ids.changed()
         return started
 
     def _exited(self, job: dict) -> bool:
@@ -205,7 +232,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
         except Exception:
             return False
 
-    def _ahead(self, waiting: List[dict], jobs: List[dict], active_ids: set, results: "_Lazy") -> None:
+    def _ahead(self, waiting: List[dict], jobs: List[dict], active_ids: _HoldIds, results: "_Lazy") -> None:
         """Every slot is busy: write the files of the next jobs that could start (validated, holds clear)."""
         for job in waiting:
             if len(self._prepared) >= AHEAD:
@@ -269,7 +296,7 @@ class RunLevelScheduler(Launching, Starting, Finishing):
         return dict(self.db.execute_sql(f'SELECT id, result_id FROM "pluginresult" WHERE id IN ({marks})',
                                         ids).fetchall())
 
-    def _runnable(self, job: dict, jobs: List[dict], active_ids: set, results: "_Lazy") -> bool:
+    def _runnable(self, job: dict, jobs: List[dict], active_ids: _HoldIds, results: "_Lazy") -> bool:
         meta = job.get("executor_meta") or {}
         if any(h in active_ids for h in meta.get("hold", [])):
             return False
