@@ -98,10 +98,9 @@ class JobTexts:
     def write(self, values: JobValues, build: Callable[[JobValues], dict], script: dict) -> Path:
         """Write both files for ``values`` into its folder; ``build(values)`` gives the startplugin document,
         ``script`` the other arguments of :func:`launch_script_text`. Returns the script's path."""
+        name = script["plugin_name"]
         if not values.keepable():
-            doc = build(values)
-            return self._write(values, startplugin_text(doc), self._script(values, doc, script),
-                               script["plugin_name"])
+            return self._write(values, *self._render(values, build(values), script), name)
         marked = values.marked()
         doc = build(marked)
         key = (json.dumps(doc, default=json_default), marked.results_dir,
@@ -112,17 +111,14 @@ class JobTexts:
         if kept is None or now - kept.made > KEEP_SECONDS:
             return self._first(key, values, marked, doc, build, script, now)
         if kept.pieces is None:
-            real = build(values)
-            return self._write(values, startplugin_text(real), self._script(values, real, script),
-                               script["plugin_name"])
+            return self._write(values, *self._render(values, build(values), script), name)
         fill = values.by_mark()
-        return self._write(values, _fill(kept.pieces[0], fill), _fill(kept.pieces[1], fill), script["plugin_name"])
+        return self._write(values, _fill(kept.pieces[0], fill), _fill(kept.pieces[1], fill), name)
 
     def _first(self, key, values, marked, marked_doc, build, script, now) -> Path:
         """Render the marked job and the real one; keep the marked rendering if it gives the real one."""
-        real = build(values)
-        texts = startplugin_text(real), self._script(values, real, script)
-        pieces = _pieces(startplugin_text(marked_doc)), _pieces(self._script(marked, marked_doc, script))
+        texts = self._render(values, build(values), script)
+        pieces = tuple(_pieces(text) for text in self._render(marked, marked_doc, script))
         fill = values.by_mark()
         same = all(_fill(p, fill) == t for p, t in zip(pieces, texts))
         with self._lock:
@@ -132,8 +128,10 @@ class JobTexts:
         return self._write(values, *texts, script["plugin_name"])
 
     @staticmethod
-    def _script(values: JobValues, doc: dict, script: dict) -> str:
-        return launch_script_text(results_dir=Path(values.results_dir), startplugin=doc, **script)
+    def _render(values: JobValues, doc: dict, script: dict) -> Tuple[str, str]:
+        """(startplugin.json, launch script) rendered in full."""
+        return startplugin_text(doc), launch_script_text(results_dir=Path(values.results_dir), startplugin=doc,
+                                                         **script)
 
     @staticmethod
     def _write(values: JobValues, startplugin: str, launch: str, plugin_name: str) -> Path:

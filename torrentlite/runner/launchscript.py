@@ -378,8 +378,9 @@ def launch_script_text(*, plugin_name: str, plugin_dir: Path, results_dir: Path,
     (``launch_sh_text`` pasted inline, as the real wrapper does; with ``legacy_python`` also first on PATH).
     ``python2_missing``, when given, replaces the plugin's code: the job prints that one line and fails.
     The environment from ``startplugin`` is computed now and written as quoted exports; write the same
-    dict with :func:`write_startplugin` and run the script with :func:`launch_args`. The script needs no network: it records its start and exit status in
-    ``.torrentlite/`` for the executor, and leaves ``results.json`` for the scheduler to read.
+    dict with :func:`write_startplugin` and run the script with :func:`launch_args`. The script needs no
+    network: it records its start and exit status in ``.torrentlite/`` for the executor, and leaves
+    ``results.json`` for the scheduler to read.
     """
     if entry not in ENTRIES:
         raise ValueError(f"entry must be one of {ENTRIES}, not {entry!r}")
