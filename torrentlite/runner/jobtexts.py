@@ -60,13 +60,13 @@ class JobValues:
         at = len(parts) - 1 - parts[::-1].index(self.folder)
         return os.path.join(*parts[:at], folder, *parts[at + 1:])
 
-    def keepable(self) -> bool:
-        """Whether these values pass through every step of the rendering unchanged."""
+    def keepable(self, resolved: str) -> bool:
+        """Whether these values pass through every step of the rendering unchanged (``resolved``: the
+        kernel's name for the results folder, which the launch script holds)."""
         texts = (self.folder, self.api_key)
         return (type(self.pluginresult) is int and self.pluginresult >= 0
                 and all(_PLAIN.match(t) and not skipped_by_flatten(t) for t in texts)
-                and self.folder in Path(self.results_dir).parts
-                and real_path(self.results_dir) == self.results_dir)
+                and self.folder in Path(self.results_dir).parts and resolved == self.results_dir)
 
     def by_mark(self) -> Dict[str, str]:
         return {_MARK_FOLDER: self.folder, str(_MARK_ID): str(self.pluginresult), _MARK_KEY: self.api_key}
@@ -98,9 +98,9 @@ class JobTexts:
     def write(self, values: JobValues, build: Callable[[JobValues], dict], script: dict) -> Path:
         """Write both files for ``values`` into its folder; ``build(values)`` gives the startplugin document,
         ``script`` the other arguments of :func:`launch_script_text`. Returns the script's path."""
-        name = script["plugin_name"]
-        if not values.keepable():
-            return self._write(values, *self._render(values, build(values), script), name)
+        name, folder = script["plugin_name"], real_path(values.results_dir)
+        if not values.keepable(folder):
+            return self._write(folder, values, *self._render(values, build(values), script), name)
         marked = values.marked()
         doc = build(marked)
         key = (json.dumps(doc, default=json_default), marked.results_dir,
@@ -109,13 +109,13 @@ class JobTexts:
         with self._lock:
             kept = self._kept.get(key)
         if kept is None or now - kept.made > KEEP_SECONDS:
-            return self._first(key, values, marked, doc, build, script, now)
+            return self._first(key, folder, values, marked, doc, build, script, now)
         if kept.pieces is None:
-            return self._write(values, *self._render(values, build(values), script), name)
+            return self._write(folder, values, *self._render(values, build(values), script), name)
         fill = values.by_mark()
-        return self._write(values, _fill(kept.pieces[0], fill), _fill(kept.pieces[1], fill), name)
+        return self._write(folder, values, _fill(kept.pieces[0], fill), _fill(kept.pieces[1], fill), name)
 
-    def _first(self, key, values, marked, marked_doc, build, script, now) -> Path:
+    def _first(self, key, folder, values, marked, marked_doc, build, script, now) -> Path:
         """Render the marked job and the real one; keep the marked rendering if it gives the real one."""
         texts = self._render(values, build(values), script)
         pieces = tuple(_pieces(text) for text in self._render(marked, marked_doc, script))
@@ -125,7 +125,7 @@ class JobTexts:
             if len(self._kept) >= KEEP_MAX:
                 self._kept.clear()
             self._kept[key] = _Kept(pieces if same else None, now)
-        return self._write(values, *texts, script["plugin_name"])
+        return self._write(folder, values, *texts, script["plugin_name"])
 
     @staticmethod
     def _render(values: JobValues, doc: dict, script: dict) -> Tuple[str, str]:
@@ -134,11 +134,10 @@ class JobTexts:
                                                          **script)
 
     @staticmethod
-    def _write(values: JobValues, startplugin: str, launch: str, plugin_name: str) -> Path:
-        folder = Path(real_path(values.results_dir))
+    def _write(folder: str, values: JobValues, startplugin: str, launch: str, plugin_name: str) -> Path:
         ensure_dir(folder)
         write_atomic(Path(values.results_dir) / STARTPLUGIN_NAME, startplugin.encode("utf-8"))
-        path = script_path(folder, plugin_name)
+        path = script_path(Path(folder), plugin_name)
         write_atomic(path, launch.encode("utf-8"), mode=0o775)
         return path
 

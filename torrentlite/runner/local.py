@@ -36,13 +36,14 @@ class _Run:
     token: str
     tmpdir: Optional[str]
     forks_before: Optional[int] = None     # fork counter just before the script started (None after a restart)
+    started: bool = False           # the script's start marker was seen
     popen: object = None            # our Popen; None when re-attached after a restart
     deadline: Optional[float] = None
     usr1_at: Optional[float] = None
     timed_out: bool = False
     cancelled: bool = False
-    # Processes of the job by (pid, kernel start time in clock ticks).
-    members: Dict[Tuple[int, int], psutil.Process] = field(default_factory=dict)
+    # Processes of the job: (pid, kernel start time in clock ticks).
+    members: set = field(default_factory=set)
     ended: set = field(default_factory=set)       # members seen gone or zombie: they never run again
     cpu_seen: Dict[Tuple[int, int], float] = field(default_factory=dict)
     peak_rss: int = 0
@@ -91,10 +92,9 @@ class LocalExecutor(Executor):
         started_at = time.time()
         forks_before = forks()
         popen, token, tmpdir = start_process(job, default_memory=self.max_memory_default)
-        try:
-            create_time = psutil.Process(popen.pid).create_time()
-        except psutil.Error:
-            create_time = time.time()
+        # Within milliseconds of the kernel's own figure, which is only the fallback when a process's
+        # start time in clock ticks cannot be read (see _CREATE_TIME_SLACK).
+        create_time = time.time()
         run = _Run(job=job, pid=popen.pid, create_time=create_time, start_ticks=start_ticks(popen.pid),
                    started_at=started_at, token=token, tmpdir=tmpdir, popen=popen,
                    forks_before=forks_before)
@@ -115,7 +115,8 @@ class LocalExecutor(Executor):
             if self._ended(run):
                 return self._finish(run)
             self._enforce_wall(run)
-            started = read_started(run.job) is not None
+            run.started = run.started or read_started(run.job) is not None
+            started = run.started
             if run.timed_out:
                 reason = "wall-clock limit exceeded; waiting for the job to stop"
             else:
@@ -229,7 +230,7 @@ class LocalExecutor(Executor):
 
         One read of /proc/<pid>/stat per process gives its state, threads, start time, CPU time and
         resident size; its children come from the kernel's child lists. A member is named by its pid and
-        start time; its psutil object (which guards signals against reused pids) is made once.
+        start time (see :meth:`_bound` for signalling it).
         """
         seen: Dict[int, Stat] = {}
         root = read_stat(run.pid)
@@ -249,9 +250,7 @@ class LocalExecutor(Executor):
                     found = read_stat(pid)
                     if found is not None:
                         seen[pid] = found
-            for pid, stat in seen.items():
-                if (pid, stat.start_ticks) not in run.members:
-                    self._track(run, pid, stat.start_ticks)
+            run.members.update((pid, stat.start_ticks) for pid, stat in seen.items())
         rss = 0
         for key in run.members:
             if key in run.ended:
@@ -278,15 +277,27 @@ class LocalExecutor(Executor):
             return []
 
     @staticmethod
-    def _track(run: _Run, pid: int, ticks: int) -> None:
+    def _bound(pid: int, ticks: int) -> Optional[psutil.Process]:
+        """A psutil object (which guards signals against a reused pid) for the live process ``(pid, ticks)``.
+
+        Made only when a process is still there to be signalled: one read of its stat file tells a
+        member that has ended or whose pid went to another process."""
+        stat = read_stat(pid)
+        if stat is None or stat.state == b"Z" or stat.start_ticks != ticks:
+            return None
         proc = _process(pid)
         # Read again once the object is bound: the pid may have gone to another process in between.
-        if proc is not None and start_ticks(pid) == ticks:
-            run.members[(pid, ticks)] = proc
+        return proc if proc is not None and start_ticks(pid) == ticks else None
 
     def _tree(self, run: _Run, scan: bool = False) -> List[psutil.Process]:
         """Live processes of the job; with ``scan``, also any process carrying the job's environment token."""
-        procs = {key: p for key, p in run.members.items() if key not in run.ended and _alive(p)}
+        procs = {}
+        for key in run.members - run.ended:
+            proc = self._bound(*key)
+            if proc is not None:
+                procs[key] = proc
+            else:
+                run.ended.add(key)
         if scan and run.token:
             for proc in self._token_holders(run):
                 ticks = start_ticks(proc.pid)
