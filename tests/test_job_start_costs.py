@@ -132,6 +132,34 @@ def test_a_sample_counts_what_a_process_that_left_the_tree_used_and_the_end_kill
         executor.close()
 
 
+def test_a_running_job_is_sampled_at_most_every_interval_however_often_it_is_polled(tmp_path, monkeypatch):
+    from test_executor_contract import make_job, run_to_end
+    from torrentlite.runner import local
+    from torrentlite.runner.states import JobState
+
+    samples = []
+    real = local.LocalExecutor._sample
+    monkeypatch.setattr(local.LocalExecutor, "_sample", lambda self, run: samples.append(1) or real(self, run))
+    executor = local.LocalExecutor()
+    try:
+        job = make_job(tmp_path, "touch up; sleep 0.5")
+        external = executor.submit(job)
+        wait_for_file = time.monotonic() + 10
+        while not (job.workdir / "up").exists() and time.monotonic() < wait_for_file:
+            time.sleep(0.01)
+        polls, first = 0, time.monotonic()
+        while polls < 2 or time.monotonic() - first < local.SAMPLE_EVERY / 2:
+            assert not executor.poll(external).finished
+            polls += 1
+        assert len(samples) == 1
+        time.sleep(local.SAMPLE_EVERY)
+        executor.poll(external)
+        assert len(samples) == 2
+        assert run_to_end(executor, external).state is JobState.COMPLETED
+    finally:
+        executor.close()
+
+
 def test_a_jobs_temporary_folder_is_empty_private_and_new_even_when_an_earlier_one_is_reused(tmp_path):
     from test_executor_contract import make_job, run_to_end
     from torrentlite.runner.local import LocalExecutor

@@ -24,6 +24,9 @@ from .states import JobState
 _CREATE_TIME_SLACK = 1.0
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+# Seconds between two usage samples of a running job. The scheduler polls every 10 ms while it has work;
+# a job's processes are read at most this often (its end is seen at once all the same).
+SAMPLE_EVERY = 0.05
 
 
 @dataclass
@@ -37,6 +40,7 @@ class _Run:
     tmpdir: Optional[str]
     forks_before: Optional[int] = None     # fork counter just before the script started (None after a restart)
     started: bool = False           # the script's start marker was seen
+    sampled_at: Optional[float] = None  # time.monotonic() of the last usage sample
     popen: object = None            # our Popen; None when re-attached after a restart
     deadline: Optional[float] = None
     usr1_at: Optional[float] = None
@@ -111,7 +115,10 @@ class LocalExecutor(Executor):
         with run.lock:
             if run.final is not None:
                 return run.final
-            self._sample(run)
+            now = time.monotonic()
+            if run.sampled_at is None or now - run.sampled_at >= SAMPLE_EVERY:
+                self._sample(run)
+                run.sampled_at = now
             if self._ended(run):
                 return self._finish(run)
             self._enforce_wall(run)
