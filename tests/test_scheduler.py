@@ -401,6 +401,23 @@ def test_tick_thread_runs_jobs_and_stops(env):
     assert env.sched._thread is None
 
 
+def test_while_jobs_only_run_the_loop_ticks_a_few_times_a_second(env, monkeypatch):
+    from torrentlite.runner import scheduler
+
+    add_plugin(env.store, env.plugins, env.events, "Sleeper", "time.sleep(1.5)")
+    ticks = []
+    real = env.sched.tick
+    monkeypatch.setattr(env.sched, "tick", lambda *a, **k: ticks.append(time.monotonic()) or real(*a, **k))
+    env.sched.start()
+    launched = [env.sched.launch(RESULT, ["Sleeper"])[0] for _ in range(2)]
+    wait_for(lambda: all(state_of(env.store, r["pluginresult"]) == ["Started"] for r in launched))
+    before = len(ticks)
+    time.sleep(1.0)
+    # Every 10 ms this would be about a hundred; every quarter second, four or five.
+    assert len(ticks) - before <= 1.0 / scheduler.WATCH_INTERVAL + 3
+    wait_for(lambda: all(state_of(env.store, r["pluginresult"]) == ["Completed"] for r in launched))
+
+
 def test_finished_jobs_are_released_by_the_executor(env):
     add_plugin(env.store, env.plugins, env.events, "Brief", "")
     for _ in range(3):

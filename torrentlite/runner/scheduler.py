@@ -22,7 +22,8 @@ from .validate import ValidationQueue
 
 log = logging.getLogger("torrentlite.scheduler")
 
-BUSY_INTERVAL = 0.01      # seconds between ticks while jobs are queued or running
+BUSY_INTERVAL = 0.01      # seconds between ticks while jobs are queued (or running, on an executor that polls)
+WATCH_INTERVAL = 0.25     # seconds between ticks while jobs only run and their ends wake the loop
 IDLE_INTERVAL = 5.0       # seconds between ticks with nothing to do (launches wake the loop at once)
 REPORTS_KEPT = 1.0        # seconds a report read for job files may serve later ticks
 _STARTED = JobState.STARTED.value
@@ -89,14 +90,15 @@ class RunLevelScheduler(Launching, Starting, Finishing):
         self._wake = threading.Event()
         self._halt = threading.Event()
         self._thread: Optional[threading.Thread] = None
-        self._busy = False
+        self._interval = IDLE_INTERVAL
         self._recovered = False
         self.languages = LanguageCache()
         data_path = getattr(settings, "data_path", None)
         self.validations = ValidationQueue(
             self.languages, legacy_python=lambda: legacy_python(data_path) if data_path is not None else None)
         self.validations.on_done = self._wake.set
-        if hasattr(executor, "notify_on_exit"):
+        self._exits_wake = hasattr(executor, "notify_on_exit")
+        if self._exits_wake:
             # A slot is free the moment a job ends, not at the next tick.
             executor.notify_on_exit(self._wake.set)
         self._validation_done: Dict[tuple, List[str]] = {}
@@ -183,10 +185,17 @@ class RunLevelScheduler(Launching, Starting, Finishing):
                     running += 1
             if not exited or (finished and running < self.slots):
                 self._start_queued(jobs, running, now)
-            self._release_strays({j.get("external_id") for j in jobs if j["state"] != "done"})
-            remaining = sum(1 for j in jobs if j["state"] != "done")
-            self._busy = remaining > 0
-            return remaining
+            live = [j for j in jobs if j["state"] != "done"]
+            self._release_strays({j.get("external_id") for j in live})
+            if not live:
+                self._interval = IDLE_INTERVAL
+            elif self._exits_wake and all(j["state"] == _STARTED for j in live):
+                # Nothing waits for a slot, and a job's end wakes the loop: what is left to do (usage
+                # samples, time limits, a cancel written by another process) can wait a quarter second.
+                self._interval = WATCH_INTERVAL
+            else:
+                self._interval = BUSY_INTERVAL
+            return len(live)
 
     def _keep_reports(self) -> None:
         """Forget the reports read for job files, unless this is the scheduler's own thread and nothing was
@@ -337,8 +346,8 @@ class RunLevelScheduler(Launching, Starting, Finishing):
                 self.tick()
             except Exception:
                 log.exception("scheduler tick failed")
-                self._busy = True
-            self._wake.wait(BUSY_INTERVAL if self._busy else IDLE_INTERVAL)
+                self._interval = BUSY_INTERVAL
+            self._wake.wait(self._interval)
             self._wake.clear()
 
     def stop(self, timeout: float = 10.0) -> None:
