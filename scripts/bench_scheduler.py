@@ -30,6 +30,7 @@ from torrentlite.settings import resolve  # noqa: E402
 from torrentlite.setup_data import initialize  # noqa: E402
 
 LAUNCH_SH = '#!/bin/bash\nVERSION="1.0"\ndate +%s.%N > "$RESULTS_DIR/running"\n'
+SLEEPER_SH = '#!/bin/bash\nVERSION="1.0"\nsleep 600\n'
 
 
 def setup(root: Path, slots: int, executor: str = "local"):
@@ -37,10 +38,11 @@ def setup(root: Path, slots: int, executor: str = "local"):
                         "executor": executor}, environ={})
     app = build_app(settings)
     initialize(settings, app.store, demo_data=True)
-    folder = root / "plugins" / "Trivial"
-    folder.mkdir(parents=True)
-    (folder / "launch.sh").write_text(LAUNCH_SH)
-    register_plugin(app.store, folder)
+    for name, text in (("Trivial", LAUNCH_SH), ("Sleeper", SLEEPER_SH)):
+        folder = root / "plugins" / name
+        folder.mkdir(parents=True)
+        (folder / "launch.sh").write_text(text)
+        register_plugin(app.store, folder)
     return app
 
 
@@ -147,19 +149,37 @@ def file_cost(folder: Path, files: int = 200) -> float:
     return (time.thread_time() - t0) / files * 1e6
 
 
-def bench_idle(app, seconds: float):
-    """CPU time of the scheduler thread alone while nothing is queued (psutil's per-thread times)."""
-    sched = app.scheduler
-    sched.start()
-    time.sleep(0.5)
+def _scheduler_cpu(app, seconds: float) -> float:
+    """CPU time of the scheduler thread alone over ``seconds`` (psutil's per-thread times)."""
     me = psutil.Process()
-    native = sched._thread.native_id
+    native = app.scheduler._thread.native_id
 
     def used():
         return sum(t.user_time + t.system_time for t in me.threads() if t.id == native)
     before = used()
     time.sleep(seconds)
     return used() - before
+
+
+def bench_idle(app, seconds: float):
+    """The scheduler thread's CPU time while nothing is queued or running."""
+    app.scheduler.start()
+    time.sleep(0.5)
+    return _scheduler_cpu(app, seconds)
+
+
+def bench_watch(app, seconds: float, slots: int):
+    """The scheduler thread's CPU time while a job runs in every slot and nothing waits."""
+    sched = app.scheduler
+    runs = [sched.launch(1, ["Sleeper"])[0] for _ in range(slots)]
+    while app.store.db.execute_sql("SELECT COUNT(*) FROM \"PluginResultJob\" WHERE state = 'Started'").fetchone()[0] \
+            < slots:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    used = _scheduler_cpu(app, seconds)
+    for run in runs:
+        sched.cancel(run["pluginresult"], grace=1.0)
+    return used
 
 
 def compare(root: Path, executors, slots: int, launches: int, jobs: int) -> list:
@@ -205,11 +225,14 @@ def main():
         create_us = file_cost(root / "file-cost")
         launch_s, drained, bare = bench_drain(app, args.jobs, args.slots)
         idle_cpu = bench_idle(app, args.idle)
+        watch_cpu = bench_watch(app, args.idle, args.slots)
         app.close()
         # Thread CPU times count in clock ticks: less than one tick reads as 0, not as "no CPU".
         tick = 1.0 / os.sysconf("SC_CLK_TCK")
-        idle_text = (f"< {tick * 1000:.0f} ms (below resolution)" if idle_cpu < tick
-                     else f"{idle_cpu * 1000:.0f} ms (resolution {tick * 1000:.0f} ms)")
+
+        def cpu_text(used):
+            return (f"< {tick * 1000:.0f} ms (below resolution)" if used < tick
+                    else f"{used * 1000:.0f} ms (resolution {tick * 1000:.0f} ms)")
         rows = [
             ("launch latency p50 (POST -> plugin running)", f"{statistics.median(lat):.1f} ms", "< 100 ms"),
             ("launch latency p99", f"{pct(lat, 99):.1f} ms", ""),
@@ -218,7 +241,8 @@ def main():
             (f"drain {args.jobs} jobs, {args.slots} slots (scheduler)", f"{drained:.2f} s", ""),
             (f"same {args.jobs} scripts, bare subprocess", f"{bare:.2f} s", ""),
             ("scheduler throughput vs bare", f"{100 * bare / drained:.0f} %", ">= 80 %"),
-            (f"scheduler thread CPU while idle, {args.idle:.0f} s", idle_text, "~ 0"),
+            (f"scheduler thread CPU while idle, {args.idle:.0f} s", cpu_text(idle_cpu), "~ 0"),
+            (f"same, while {args.slots} jobs run, {args.idle:.0f} s", cpu_text(watch_cpu), ""),
         ]
         width = max(len(r[0]) for r in rows)
         print(f"{'measure'.ljust(width)}  {'value':>22}  target")
@@ -237,7 +261,7 @@ def main():
         for row in [head] + table:
             print(row[0].ljust(width) + "".join(f"  {cell:>12}" for cell in row[1:]))
         print(json.dumps({"p50_ms": statistics.median(lat), "p99_ms": pct(lat, 99), "drain_s": drained,
-                          "bare_s": bare, "file_cost_us": create_us, "idle_cpu_s": idle_cpu, "cpu_tick_s": tick,
+                          "bare_s": bare, "file_cost_us": create_us, "idle_cpu_s": idle_cpu, "watch_cpu_s": watch_cpu, "cpu_tick_s": tick,
                           "executors": {name: {"p50_ms": statistics.median(lat), "p99_ms": pct(lat, 99),
                                                f"drain_{args.compare_jobs}_s": drained}
                                         for name, lat, drained in side}}))
