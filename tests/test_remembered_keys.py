@@ -1,6 +1,6 @@
-"""A verified API key is taken again without a lookup only while the database is unchanged: a deleted or
-changed key, a deactivated user or a withdrawn permission counts from the very next request, whoever
-changed it (another process, this thread's own connection)."""
+"""A verified API key or HTTP Basic password is taken again without a lookup only while the database is
+unchanged: a deleted or changed key or password, a deactivated user or a withdrawn permission counts from
+the very next request, whoever changed it (another process, this thread's own connection)."""
 from __future__ import annotations
 
 import http.client
@@ -105,6 +105,34 @@ def test_deactivation_and_withdrawn_permissions_count_at_once(app):
     assert carol.get(path).status == 200
     _write_elsewhere(app, 'UPDATE "user" SET is_active = 0 WHERE username = ?', ("carol",))
     assert carol.get(path).status == 401
+
+
+def _basic(username: str, password: str) -> dict:
+    import base64
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+def test_a_basic_password_is_checked_once_while_nothing_changes_and_not_after(app, monkeypatch):
+    users = Users(app.store)
+    users.create("dave", "pw-dave", permissions=["change_results"])
+    checks = []
+    real = app.api.auth.users.password_ok
+    monkeypatch.setattr(app.api.auth.users, "password_ok",
+                        lambda username, password: checks.append(username) or real(username, password))
+    dave = Client(app, _basic("dave", "pw-dave"))
+    for _ in range(3):
+        assert dave.get(f"{API}results/?limit=1").status == 200
+    assert checks == ["dave"]
+    # A wrong password is checked (and refused) every time, never taken for the remembered one.
+    for _ in range(2):
+        assert Client(app, _basic("dave", "pw-dave!")).get(f"{API}results/?limit=1").status == 401
+    assert checks == ["dave"] * 3
+    assert dave.patch(f"{API}results/1/", json_body={"resultsName": "by dave"}).status == 202
+    users.set_password("dave", "new-pw")
+    assert dave.get(f"{API}results/?limit=1").status == 401
+    assert Client(app, _basic("dave", "new-pw")).get(f"{API}results/?limit=1").status == 200
+    _write_elsewhere(app, 'UPDATE "user" SET is_active = 0 WHERE username = ?', ("dave",))
+    assert Client(app, _basic("dave", "new-pw")).get(f"{API}results/?limit=1").status == 401
 
 
 def _get(url: str, path: str, key: str) -> int:

@@ -5,6 +5,7 @@ import base64
 import binascii
 import hmac
 import logging
+import secrets
 from typing import Optional
 
 from torrentlite.api.cross_site import HostNames, foreign_reason
@@ -31,6 +32,10 @@ class Authenticator:
         # username -> (change mark, key, User) of the last key verified against the database: while
         # the mark has not moved, no row (key, user, permission) can differ from what was read then.
         self._verified_keys: dict = {}
+        # The same for HTTP Basic, with a keyed digest of the password instead of the password: checking
+        # a password against its stored hash takes hundreds of thousands of hash rounds on purpose.
+        self._verified_passwords: dict = {}
+        self._digest_key = secrets.token_bytes(32)
 
     def foreign(self, method: str, headers) -> Optional[str]:
         """Why ambient trust (loopback, a session) must not apply to this request; None when it may."""
@@ -52,7 +57,7 @@ class Authenticator:
         with it an API key verified at the same mark is taken without asking the database again."""
         scheme, credentials = _authorization(headers)
         if scheme == "basic":
-            user = self._basic(credentials.strip())
+            user = self._basic(credentials.strip(), mark)
             if user:
                 return user
         if scheme == "pluginkey":
@@ -102,11 +107,14 @@ class Authenticator:
 
     def remembered(self, headers, params: dict, mark: int) -> Optional[User]:
         """The caller `authenticate` would find, when its API key (the ApiKey header, or the username and
-        api_key parameters without any Authorization header) was verified at change mark `mark`;
-        None when only `authenticate` can tell. Reads no database and hashes no password."""
+        api_key parameters without any Authorization header) or its HTTP Basic password was verified at
+        change mark `mark`; None when only `authenticate` can tell. Reads no database."""
+        scheme, credentials = _authorization(headers)
+        if scheme == "basic":  # tried first, whatever else the request carries
+            pair = _basic_pair(credentials.strip())
+            return self._remembered_password(*pair, mark) if pair else None
         if "pluginresult" in params:  # a plugin's key in the query is tried before an API key
             return None
-        scheme, credentials = _authorization(headers)
         if scheme == "apikey":
             return self._remembered_key(*_split_pair(credentials.strip()), mark)
         if scheme == "" and "username" in params and "api_key" in params:
@@ -131,13 +139,28 @@ class Authenticator:
             self._verified_keys[username] = (mark, str(key).encode("utf-8", "replace"), user)
         return user
 
-    def _basic(self, credentials: str) -> Optional[User]:
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+    def _password_digest(self, username: str, password: str) -> bytes:
+        return hmac.new(self._digest_key, f"{username}\0{password}".encode("utf-8", "replace"), "sha256").digest()
+
+    def _remembered_password(self, username: str, password: str, mark: int) -> Optional[User]:
+        known = self._verified_passwords.get(username)
+        if known is not None and known[0] == mark and hmac.compare_digest(
+                known[1], self._password_digest(username, password)):
+            return known[2]
+        return None
+
+    def _basic(self, credentials: str, mark: Optional[int] = None) -> Optional[User]:
+        pair = _basic_pair(credentials)
+        if pair is None:
             return None
-        username, sep, password = decoded.partition(":")
-        return self.users.password_ok(username, password) if sep else None
+        if mark is not None:
+            user = self._remembered_password(*pair, mark)
+            if user is not None:
+                return user
+        user = self.users.password_ok(*pair)
+        if user is not None and mark is not None:  # only passwords found right are kept
+            self._verified_passwords[pair[0]] = (mark, self._password_digest(*pair), user)
+        return user
 
     def _plugin_key(self, pk: str, key: str) -> Optional[User]:
         """A running (or finished) plugin's key: the request runs as ionuser, like on Torrent Suite."""
@@ -169,6 +192,16 @@ def _authorization(headers) -> tuple[str, str]:
         header = ""
     scheme, _, credentials = header.partition(" ")
     return scheme.lower(), credentials
+
+
+def _basic_pair(credentials: str) -> Optional[tuple[str, str]]:
+    """(username, password) of HTTP Basic credentials; None when they are not base64 of ``name:password``."""
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None
 
 
 def _split_pair(text: str) -> tuple[str, str]:
