@@ -11,7 +11,7 @@
    latency and the ratio to the floor, the load time and the server's RSS. Each read is measured
    twice: asking for the same page again (reused until the database changes) and asking for a
    random page, report or name each time (built every time). The runs and report pages are
-   measured the same way, signed in with a session cookie.
+   measured the same way, signed in with a session cookie, and one random-page list with HTTP Basic.
 4. Then measures writes (scripts/bench_writes.py): single POST and PATCH with the same
    connection counts, and 1,000-object list PATCHes.
 
@@ -20,6 +20,7 @@ Usage: python scripts/bench_api.py [--data-dir DIR] [--results N] [--seconds S] 
 from __future__ import annotations
 
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -59,6 +60,10 @@ waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=int(sys.arg
 def _sample(kind):
     return {"string": "", "integer": 0, "bigint": 0, "float": 0.0, "boolean": False,
             "datetime": datetime(2020, 1, 1, tzinfo=timezone.utc), "json": {}}[kind]
+
+
+# A user for the HTTP Basic rows: checking a password against its stored hash is slow on purpose.
+BASIC_USER, BASIC_PASSWORD = "bench-basic", "bench-basic-password"
 
 
 def template(store, resource: str) -> dict:
@@ -110,6 +115,7 @@ def build_dataset(data_dir: Path, n: int) -> tuple[float, str, str]:
     initialize(settings, app.store)
     key = Users(app.store).api_key("ionadmin")
     session, _ = Sessions(app.store).create(Users(app.store).by_name("ionadmin").id)
+    Users(app.store).create(BASIC_USER, BASIC_PASSWORD)
     store = app.store
     started = time.perf_counter()
     rng = random.Random(42)
@@ -272,6 +278,9 @@ def main(argv=None) -> int:
             ("report page, random", "/report/{n}", n - 1),
         ]
         page_headers = {"Cookie": f"{COOKIE}={session}"}
+        basic = ("results list, random page, HTTP Basic", "/rundb/api/v1/results/?limit=20&offset={n}", n - 20)
+        basic_headers = {"Authorization": "Basic " + base64.b64encode(
+            f"{BASIC_USER}:{BASIC_PASSWORD}".encode()).decode()}
         # bench report ids are the last n
         base = {"results detail, random": last_id - n + 1, "report page, random": last_id - n + 1,
                 "runs page, random page": 1}
@@ -296,6 +305,8 @@ def main(argv=None) -> int:
             for name, path, spread in pages:
                 m = loadgen.measure(port, path, page_headers, c, args.seconds, spread=spread, base=base.get(name, 0))
                 rows.append((name, c, m, m["rps"] / floor["rps"]))
+            m = loadgen.measure(port, basic[1], basic_headers, c, args.seconds, spread=basic[2])
+            rows.append((basic[0], c, m, m["rps"] / floor["rps"]))
         write_figures = bench_writes.write_rows(port, headers, conns, args.seconds)
         rss = psutil.Process(server.pid).memory_info().rss / 1e6
     finally:
