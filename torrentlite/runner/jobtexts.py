@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .fsio import ensure_dir, real_path, write_atomic
-from .launchscript import (STARTPLUGIN_NAME, json_default, launch_script_text, script_path, skipped_by_flatten,
-                           startplugin_text)
+from .launchscript import (STARTPLUGIN_NAME, json_default, launch_script_text, skipped_by_flatten,
+                           startplugin_text, write_launch_script)
 
 KEEP_SECONDS = 1.0
 KEEP_MAX = 64
@@ -137,9 +137,7 @@ class JobTexts:
     def _write(folder: str, values: JobValues, startplugin: str, launch: str, plugin_name: str) -> Path:
         ensure_dir(folder)
         write_atomic(Path(values.results_dir) / STARTPLUGIN_NAME, startplugin.encode("utf-8"))
-        path = script_path(Path(folder), plugin_name)
-        write_atomic(path, launch.encode("utf-8"), mode=0o775)
-        return path
+        return write_launch_script(folder, plugin_name, launch)
 
 
 __all__ = ["JobTexts", "JobValues", "KEEP_SECONDS"]

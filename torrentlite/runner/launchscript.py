@@ -357,9 +357,13 @@ def render_launch_script(*, plugin_name: str, results_dir: Path, **options) -> P
     """Write ``<results_dir>/ion_plugin_<Name>_launch.sh`` (mode 0775; text from :func:`launch_script_text`)
     and return its path."""
     text = launch_script_text(plugin_name=plugin_name, results_dir=results_dir, **options)
-    results_dir = Path(real_path(results_dir))
-    ensure_dir(results_dir)
-    path = script_path(results_dir, plugin_name)
+    return write_launch_script(real_path(results_dir), plugin_name, text)
+
+
+def write_launch_script(folder, plugin_name: str, text: str) -> Path:
+    """Write ``text`` as ``<folder>/ion_plugin_<Name>_launch.sh`` (mode 0775); ``folder`` already resolved."""
+    ensure_dir(folder)
+    path = script_path(Path(folder), plugin_name)
     write_atomic(path, text.encode("utf-8"), mode=0o775)
     return path
 
@@ -472,5 +476,6 @@ def launch_script_text(*, plugin_name: str, plugin_dir: Path, results_dir: Path,
     return "".join(parts)
 
 
-__all__ = ["flatten_env", "derived_env", "render_launch_script", "launch_script_text", "write_startplugin",
-           "startplugin_text", "launch_args", "script_path", "split_launch_sh", "STARTPLUGIN_NAME"]
+__all__ = ["flatten_env", "derived_env", "render_launch_script", "launch_script_text", "write_launch_script",
+           "write_startplugin", "startplugin_text", "launch_args", "script_path", "split_launch_sh",
+           "STARTPLUGIN_NAME"]
